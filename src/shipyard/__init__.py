@@ -1,0 +1,20 @@
+"""Shipyard: self-hosted AutoML and MLOps for tabular data.
+
+Shipyard takes a tabular dataset to an authenticated, monitored, benchmarked prediction
+service and a published, REST-triggerable pipeline, on one machine by default and on a Ray
+cluster when one machine is not enough.
+
+The root package holds only what every layer may use: the version and the bundled demo
+dataset (`shipyard.datasets`). Capabilities live in subpackages whose imports point down
+(`cli` -> `server` -> `client`/`workspace` -> engines -> `store`/`auth`/`telemetry` ->
+`core`), as checked by import-linter.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("shipyard")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__"]

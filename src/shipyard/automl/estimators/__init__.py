@@ -1,0 +1,1 @@
+"""Learner families and their search spaces; each module wraps one library."""
