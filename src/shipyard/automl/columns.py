@@ -45,12 +45,14 @@ class ColumnSpec:
     categories: tuple[str, ...] = ()
     drop_reason: str | None = None
     example: Any = None
+    missing_tokens: tuple[str, ...] = ()  # words that mean "missing" in a numeric column
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form for the model descriptor."""
         out = asdict(self)
         out["kind"] = self.kind.value
         out["categories"] = list(self.categories)
+        out["missing_tokens"] = list(self.missing_tokens)
         return out
 
 
@@ -89,6 +91,7 @@ class InputSchema:
             c = dict(c)
             c["kind"] = ColumnKind(c["kind"])
             c["categories"] = tuple(c.get("categories") or ())
+            c["missing_tokens"] = tuple(c.get("missing_tokens") or ())
             cols.append(ColumnSpec(**c))
         return cls(tuple(cols))
 
@@ -101,6 +104,7 @@ class InputSchema:
         """
         if not isinstance(frame, pd.DataFrame):
             raise SchemaError(f"expected a table of rows, got {type(frame).__name__}")
+        frame = string_columns(frame)
         missing = [c.name for c in self.used if c.name not in frame.columns]
         if missing:
             raise SchemaError(f"missing column(s): {', '.join(map(str, missing))}")
@@ -110,9 +114,20 @@ class InputSchema:
         return [f"ignored unknown column(s): {', '.join(extra)}"] if extra else []
 
 
+def string_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every column name a string (a model's schema names columns by text)."""
+    if all(isinstance(c, str) for c in frame.columns):
+        return frame
+    names = [str(c) for c in frame.columns]
+    if len(set(names)) != len(names):
+        raise SchemaError("column names must be unique once written as text")
+    return frame.set_axis(names, axis=1)
+
+
 def infer_schema(frame: pd.DataFrame) -> InputSchema:
     """Decide the kind of every column of a training frame (the target already removed)."""
-    return InputSchema(tuple(_infer_column(str(name), frame[name]) for name in frame.columns))
+    frame = string_columns(frame)
+    return InputSchema(tuple(_infer_column(name, frame[name]) for name in frame.columns))
 
 
 def _infer_column(name: str, values: pd.Series) -> ColumnSpec:
@@ -130,10 +145,16 @@ def _infer_column(name: str, values: pd.Series) -> ColumnSpec:
         reason = f"ID-like ({n_unique} distinct values in {len(present)} rows)"
         return ColumnSpec(name, ColumnKind.DROPPED, dtype, drop_reason=reason, example=example)
     categories: tuple[str, ...] = ()
+    tokens: tuple[str, ...] = ()
     if kind is ColumnKind.CATEGORICAL:
         counts = present.astype(str).value_counts(sort=True)
         categories = tuple(str(v) for v in counts.index[:MAX_CATEGORIES])
-    return ColumnSpec(name, kind, dtype, categories=categories, example=example)
+    elif kind is ColumnKind.NUMERIC and not pd.api.types.is_numeric_dtype(values.dtype):
+        text = present.astype(str).str.strip()
+        tokens = tuple(sorted(set(text[pd.to_numeric(text, errors="coerce").isna()])))
+    return ColumnSpec(
+        name, kind, dtype, categories=categories, example=example, missing_tokens=tokens
+    )
 
 
 def _kind_of(values: pd.Series, present: pd.Series) -> ColumnKind:
@@ -146,7 +167,9 @@ def _kind_of(values: pd.Series, present: pd.Series) -> ColumnKind:
     text = present.astype(str).str.strip()
     if set(text.str.lower().unique()) <= set(_BOOL_WORDS):
         return ColumnKind.BOOLEAN
-    if pd.to_numeric(text, errors="coerce").notna().mean() >= 0.99:
+    numeric = pd.to_numeric(text, errors="coerce").notna()
+    # a few words among numbers ("n/a", "?") are that file's way of writing "missing"
+    if numeric.mean() >= 0.99 and text[~numeric].nunique() <= 5:
         return ColumnKind.NUMERIC
     if _looks_like_dates(text):
         return ColumnKind.DATETIME
@@ -186,14 +209,15 @@ def _example(present: pd.Series) -> Any:
     return value
 
 
-def to_numeric(name: str, values: pd.Series) -> np.ndarray:
+def to_numeric(name: str, values: pd.Series, missing_tokens: tuple[str, ...] = ()) -> np.ndarray:
     """Numeric values as float64 (NaN for missing); `SchemaError` names any bad value."""
     if pd.api.types.is_bool_dtype(values.dtype):
         return values.to_numpy(dtype=float)
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values.to_numpy(dtype=float, na_value=np.nan)
     converted = pd.to_numeric(values, errors="coerce")
-    bad = converted.isna() & values.notna() & (values.astype(str).str.strip() != "")
+    text = values.astype(str).str.strip()
+    bad = converted.isna() & values.notna() & (text != "") & ~text.isin(missing_tokens)
     if bad.any():
         raise SchemaError(f"column {name!r} expects numbers, got {values[bad].iloc[0]!r}")
     return converted.to_numpy(dtype=float, na_value=np.nan)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,36 @@ _ENSEMBLE_POOL = 20
 _REFIT_SAFETY = 1.5
 
 
+@dataclass
+class _Setup:
+    """A checked, featurized training set and what the search needs to run on it."""
+
+    prepared: PreparedData
+    metric: metrics.Metric
+    schema: InputSchema
+    training: TrainingData
+    ctx: FitContext
+    balance: str
+    guardrails: list[Guardrail]
+
+
+class _Phases:
+    """Announces each phase to the callback and keeps how long each one took."""
+
+    def __init__(self, callback: ProgressCallback) -> None:
+        self.callback = callback
+        self.timings_s: dict[str, float] = {}
+        self._current: tuple[str, float] | None = None
+
+    def enter(self, phase: str, message: str) -> None:
+        now = time.monotonic()
+        if self._current is not None:
+            name, since = self._current
+            self.timings_s[name] = round(now - since, 3)
+        self._current = (phase, now)
+        self.callback.on_phase(phase, message)
+
+
 def run_automl(
     data: pd.DataFrame,
     settings: AutoMLSettings,
@@ -52,11 +83,67 @@ def run_automl(
     """Find the best model for `settings.target` within the settings' budget and limits."""
     started = time.monotonic()
     cb = callback or ProgressCallback()
+    phases = _Phases(cb)
+    phases.enter("prepare", "checking the data and the guardrails")
+    setup = _setup(data, settings, validation_data, cb)
+    learners = select_learners(
+        setup.prepared.task, settings.allowed_learners, settings.blocked_learners
+    )
+    search = Search(
+        learners,
+        setup.training,
+        setup.ctx,
+        setup.metric,
+        balance=setup.balance,
+        concurrency=settings.max_concurrent_trials,
+        callback=cb,
+    )
+    phases.enter("search", f"searching with {len(learners)} learners, {setup.prepared.validation}")
+    search.run(
+        SearchLimits(
+            _search_deadline(search, started, settings), settings.max_trials, settings.exit_score
+        )
+    )
+    if not search.completed():
+        raise ModelError(f"no trial completed within the budget: {_first_error(search.trials)}")
+
+    phases.enter("ensemble", "building ensembles from out-of-fold predictions")
+    ensembles = _ensembles(search, setup.training, setup.metric, settings, cb)
+    best = min(search.completed() + ensembles, key=lambda t: (t.loss, t.latency_ms or 0.0))
+    phases.enter("refit", f"training the best model ({best.learner}) on all rows")
+    model, notes = _final_model(best, search, setup, started + settings.budget_s, settings)
+    phases.enter("explain", "measuring feature importance")
+    importance = _importance(model, setup, settings.seed)
+    phases.enter("done", f"best: {best.learner}, {setup.metric.name} {best.score:.5f}")
+    result = AutoMLResult(
+        settings=settings,
+        task=setup.prepared.task,
+        metric=setup.metric.name,
+        validation=setup.prepared.validation,
+        trials=sorted(search.trials + ensembles, key=lambda t: (t.status != "completed", t.loss)),
+        best=best,
+        model=model,
+        report=_report(setup.prepared, best, setup.training.validated_rows),
+        importance=importance,
+        guardrails=_note_balancing(setup.guardrails, best, search),
+        notes=notes,
+        duration_s=time.monotonic() - started,
+        timings_s=phases.timings_s,
+    )
+    model.descriptor = result.descriptor()
+    return result
+
+
+def _setup(
+    data: pd.DataFrame,
+    settings: AutoMLSettings,
+    validation_data: pd.DataFrame | None,
+    cb: ProgressCallback,
+) -> _Setup:
     prepared = prepare(data, settings, validation_data)
     metric = metrics.get_metric(
         settings.primary_metric or metrics.default_metric(prepared.task), prepared.task
     )
-    learners = select_learners(prepared.task, settings.allowed_learners, settings.blocked_learners)
     schema = infer_schema(prepared.features)
     if not schema.used:
         raise DataError("no usable feature column: every column is constant, empty or an ID")
@@ -70,7 +157,6 @@ def run_automl(
         seed=settings.seed,
     )
     cb.on_guardrails(guardrails)
-
     featurizer = Featurizer(schema)
     training = TrainingData(
         featurizer.transform(prepared.features),
@@ -88,55 +174,7 @@ def run_automl(
         n_jobs=max(1, settings.cores // settings.max_concurrent_trials),
         seed=settings.seed,
     )
-    search = Search(
-        learners,
-        training,
-        ctx,
-        metric,
-        balance=balance,
-        concurrency=settings.max_concurrent_trials,
-        callback=cb,
-    )
-    hard_end = started + settings.budget_s
-    cb.on_phase("search", f"searching with {len(learners)} learners, {prepared.validation}")
-    search.run(
-        SearchLimits(
-            _search_deadline(search, started, settings), settings.max_trials, settings.exit_score
-        )
-    )
-    if not search.completed():
-        raise ModelError(f"no trial completed within the budget: {_first_error(search.trials)}")
-
-    cb.on_phase("ensemble", "building ensembles from out-of-fold predictions")
-    board = search.completed() + _ensembles(search, training, metric, settings, cb)
-    best = min(board, key=lambda t: (t.loss, t.latency_ms or 0.0))
-    cb.on_phase("refit", f"training the best model ({best.learner}) on all rows")
-    model, notes = _final_model(best, search, training, prepared, ctx, hard_end, settings, schema)
-    cb.on_phase("explain", "measuring feature importance")
-    rows = training.validated_rows
-    report = _report(prepared, best, rows)
-    importance = _importance(model, training, prepared, settings.seed)
-    guardrails = _note_balancing(guardrails, best, search)
-    result = AutoMLResult(
-        settings=settings,
-        task=prepared.task,
-        metric=metric.name,
-        validation=prepared.validation,
-        trials=sorted(
-            search.trials + [t for t in board if t.is_ensemble],
-            key=lambda t: (t.status != "completed", t.loss),
-        ),
-        best=best,
-        model=model,
-        report=report,
-        importance=importance,
-        guardrails=guardrails,
-        notes=notes,
-        duration_s=time.monotonic() - started,
-    )
-    model.descriptor = result.descriptor()
-    cb.on_phase("done", f"best: {best.learner}, {metric.name} {best.score:.5f}")
-    return result
+    return _Setup(prepared, metric, schema, training, ctx, balance, guardrails)
 
 
 def _balance_mode(settings: AutoMLSettings, prepared: PreparedData) -> str:
@@ -187,7 +225,8 @@ def _search_deadline(
     def deadline() -> float:
         top = search.completed()[: settings.ensemble_size]
         refit = sum(t.fit_time_s for t in top) * 1.25 * _REFIT_SAFETY
-        reserve = min(refit + 1.0 + 0.03 * budget, 0.5 * budget)
+        # refit, plus ensemble selection, stacking and importance: a few seconds on 30k rows
+        reserve = min(refit + 5.0 + 0.03 * budget, 0.5 * budget)
         if not top:  # nothing yet: let the first trial use most of the budget
             reserve = 0.1 * budget
         return started + budget - reserve
@@ -245,7 +284,7 @@ def _ensembles(
 
 def _rows(trial: Trial, rows: np.ndarray) -> np.ndarray:
     assert trial.oof is not None  # the pool holds trials with predictions only
-    return trial.oof[rows]
+    return np.asarray(trial.oof[rows])
 
 
 def _diverse(pool: list[Trial], limits: SelectionLimits) -> list[Trial]:
@@ -303,18 +342,12 @@ def _fold(pred_rows: np.ndarray, rows: np.ndarray, va: np.ndarray) -> np.ndarray
 
 
 def _final_model(
-    best: Trial,
-    search: Search,
-    data: TrainingData,
-    prepared: PreparedData,
-    ctx: FitContext,
-    hard_end: float,
-    settings: AutoMLSettings,
-    schema: InputSchema,
+    best: Trial, search: Search, setup: _Setup, hard_end: float, settings: AutoMLSettings
 ) -> tuple[TabularModel, list[str]]:
+    data, prepared, ctx, schema = setup.training, setup.prepared, setup.ctx, setup.schema
     learners = all_learners()
     members = best.members or {best.number: 1.0}
-    deadline = hard_end + 0.08 * settings.budget_s
+    deadline = hard_end + 0.05 * settings.budget_s
     notes: list[str] = []
     try:
         fitted = [
@@ -374,9 +407,8 @@ def _report(prepared: PreparedData, best: Trial, rows: np.ndarray) -> dict[str, 
     )
 
 
-def _importance(
-    model: TabularModel, data: TrainingData, prepared: PreparedData, seed: int
-) -> list[dict[str, Any]]:
+def _importance(model: TabularModel, setup: _Setup, seed: int) -> list[dict[str, Any]]:
+    data, prepared = setup.training, setup.prepared
     name = "log_loss" if prepared.task == "classification" else "rmse"
     metric = metrics.get_metric(name, prepared.task)
     rows = prepared.fit_rows

@@ -107,7 +107,7 @@ class Stacker:
             return np.column_stack(predictions)
         cols = [p[:, 1:] if p.shape[1] == 2 else p for p in predictions]
         clipped = np.clip(np.column_stack(cols), 1e-6, 1 - 1e-6)
-        return np.log(clipped / (1 - clipped))
+        return np.asarray(np.log(clipped / (1 - clipped)))
 
     def cross_validate(self, predictions: list[np.ndarray], y: np.ndarray) -> np.ndarray:
         """Out-of-fold meta predictions over the members' out-of-fold predictions."""

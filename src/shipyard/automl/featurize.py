@@ -18,6 +18,7 @@ from shipyard.automl.columns import (
     ColumnKind,
     ColumnSpec,
     InputSchema,
+    string_columns,
     to_boolean,
     to_datetime,
     to_numeric,
@@ -63,13 +64,14 @@ class Featurizer:
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Encode rows (already checked by `InputSchema.check_columns`) as float64."""
+        frame = string_columns(frame)
         used = self.schema.used
         if not used:
             return np.zeros((len(frame), 0))
         if len(frame) <= _SMALL_BATCH:
             # one conversion of the whole frame beats per-column pandas access tenfold here
             table = frame.to_numpy(dtype=object)
-            positions = frame.columns.get_indexer([spec.name for spec in used])
+            positions = frame.columns.get_indexer(pd.Index([spec.name for spec in used]))
             blocks = [
                 self._encode_small(s, table[:, j]) for s, j in zip(used, positions, strict=True)
             ]
@@ -90,16 +92,16 @@ class Featurizer:
     def _encode_small(self, spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
         if spec.kind is ColumnKind.CATEGORICAL:
             return _category_codes(values.tolist(), self._codes[spec.name])
-        if spec.kind is ColumnKind.NUMERIC:
+        if spec.kind is ColumnKind.NUMERIC and not any(isinstance(v, str) for v in values):
             try:
                 return np.asarray(values, dtype=float)
             except (TypeError, ValueError):
-                pass  # a bad value or pd.NA: the pandas path names it or handles it
+                pass  # pd.NA or an odd object: the pandas path handles it or names it
         return self._encode(spec, pd.Series(values))
 
     def _encode(self, spec: ColumnSpec, values: pd.Series) -> np.ndarray:
         if spec.kind is ColumnKind.NUMERIC:
-            return to_numeric(spec.name, values)
+            return to_numeric(spec.name, values, spec.missing_tokens)
         if spec.kind is ColumnKind.BOOLEAN:
             return to_boolean(spec.name, values)
         if spec.kind is ColumnKind.DATETIME:
@@ -129,7 +131,7 @@ def _category_codes(values: list[object], codes: dict[str, int]) -> np.ndarray:
 
 def _category_codes_large(values: pd.Series, codes: dict[str, int]) -> np.ndarray:
     missing = values.isna().to_numpy()
-    found = pd.Index(list(codes)).get_indexer(values.astype(str).to_numpy()).astype(float)
+    found = pd.Index(list(codes)).get_indexer(pd.Index(values.astype(str))).astype(float)
     found[found < 0] = float(len(codes))
     found[missing] = np.nan
     return found
@@ -137,5 +139,5 @@ def _category_codes_large(values: pd.Series, codes: dict[str, int]) -> np.ndarra
 
 def _date_parts(values: pd.Series) -> np.ndarray:
     dt = values.dt
-    parts = [dt.year, dt.month, dt.day, dt.weekday, dt.hour]
+    parts = [dt.year, dt.month, dt.day, dt.day_of_week, dt.hour]
     return np.column_stack([p.to_numpy(dtype=float, na_value=np.nan) for p in parts])

@@ -24,7 +24,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from shipyard.automl.columns import InputSchema
+from shipyard.automl.columns import InputSchema, string_columns
 from shipyard.automl.ensemble import Stacker, blend
 from shipyard.automl.estimators.base import Predictor
 from shipyard.automl.featurize import Featurizer
@@ -66,7 +66,7 @@ class TabularModel:
         out = self.predict_encoded(self.encode(rows))
         if self.classes_ is None:
             return out
-        return self.classes_[np.argmax(out, axis=1)]
+        return np.asarray(self.classes_[np.argmax(out, axis=1)])
 
     def predict_proba(self, rows: Rows) -> np.ndarray:
         """Class probabilities (n, k), columns in the order of `classes_`."""
@@ -76,7 +76,7 @@ class TabularModel:
 
     def encode(self, rows: Rows, *, allow_extra: bool = True) -> np.ndarray:
         """Check rows against the input schema and featurize them."""
-        frame = as_frame(rows)
+        frame = string_columns(as_frame(rows))
         if frame.empty:
             raise SchemaError("no rows to score")
         self.schema.check_columns(frame, allow_extra=allow_extra)
@@ -141,7 +141,7 @@ def as_frame(rows: Rows) -> pd.DataFrame:
         return rows
     if isinstance(rows, Mapping):
         return pd.DataFrame([rows])
-    if isinstance(rows, Sequence) and not isinstance(rows, str | bytes):
+    if isinstance(rows, list | tuple):
         if not all(isinstance(r, Mapping) for r in rows):
             raise SchemaError("every row must be an object of column names to values")
         return pd.DataFrame(list(rows))

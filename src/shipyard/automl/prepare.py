@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
+from shipyard.automl.columns import string_columns
 from shipyard.automl.settings import AutoMLSettings
 from shipyard.core.errors import DataError
 
@@ -81,6 +82,7 @@ def infer_task(target: pd.Series) -> str:
 def _split_target(frame: pd.DataFrame, target: str, what: str) -> tuple[pd.DataFrame, pd.Series]:
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"the {what} must be a table, got {type(frame).__name__}")
+    frame = string_columns(frame)
     if target not in frame.columns:
         shown = ", ".join(map(str, list(frame.columns)[:30]))
         raise DataError(f"target column {target!r} is not in the {what}; columns are: {shown}")

@@ -36,6 +36,7 @@ class AutoMLResult:
     guardrails: list[Guardrail] | list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
     duration_s: float = 0.0
+    timings_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def best_score(self) -> float:
@@ -61,6 +62,7 @@ class AutoMLResult:
             "guardrails": [g if isinstance(g, dict) else g.to_dict() for g in self.guardrails],
             "notes": self.notes,
             "duration_s": round(self.duration_s, 3),
+            "timings_s": self.timings_s,
             "leaderboard": [t.to_dict() for t in self.trials],
         }
 

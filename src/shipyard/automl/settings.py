@@ -58,7 +58,13 @@ class AutoMLSettings:
     max_ensemble_latency_ms: float = 2.0
 
     def __post_init__(self) -> None:
-        _check(bool(self.target), "target must name a column")
+        try:
+            self._validate()
+        except TypeError as exc:  # a value of the wrong type met a comparison
+            raise InvalidInputError(f"invalid AutoML settings: {exc}") from exc
+
+    def _validate(self) -> None:
+        _check(isinstance(self.target, str) and bool(self.target), "target must name a column")
         _check(self.task is None or self.task in TASKS, f"task must be one of {', '.join(TASKS)}")
         _check(self.budget_s > 0, "budget_s must be positive")
         _check(self.max_trials is None or self.max_trials >= 1, "max_trials must be at least 1")
@@ -100,7 +106,10 @@ class AutoMLSettings:
         for key in ("allowed_learners", "blocked_learners"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
-        return cls(**values)
+        try:
+            return cls(**values)
+        except TypeError as exc:  # a missing required setting
+            raise InvalidInputError(f"invalid AutoML settings: {exc}") from exc
 
 
 def _check(condition: bool, message: str) -> None:

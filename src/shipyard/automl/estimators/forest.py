@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import optuna
@@ -17,9 +17,8 @@ from shipyard.automl.estimators.base import FitContext, Learner, Params, check_d
 
 _MISSING = -1e9  # below any real value: missing gets its own side of every split
 _GROW_STEP = 25
-_SMALL_BATCH = 64
 
-Forest = RandomForestClassifier | RandomForestRegressor | ExtraTreesClassifier | ExtraTreesRegressor
+Forest = Any  # one of the four scikit-learn forests; sklearn ships no type hints
 
 
 class ForestPredictor:
@@ -31,8 +30,9 @@ class ForestPredictor:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         X = np.nan_to_num(X, nan=_MISSING)
-        # joblib's thread start-up dwarfs a few rows' work
-        self.model.n_jobs = 1 if len(X) <= _SMALL_BATCH else -1
+        # one thread: sklearn sums trees in whatever order threads finish, which changes the
+        # last bits of a probability and breaks exact save/load reproducibility
+        self.model.n_jobs = 1
         if self.task == "classification":
             return np.asarray(self.model.predict_proba(X))
         return np.asarray(self.model.predict(X))

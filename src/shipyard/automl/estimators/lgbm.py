@@ -46,7 +46,7 @@ class LightGBMLearner(Learner):
         return {
             "n_estimators": 100,
             "learning_rate": 0.1,
-            "num_leaves": 31,
+            "num_leaves": min(31, _max_leaves(ctx)),
             "min_child_samples": 20,
             "colsample_bytree": 1.0,
             "subsample": 1.0,
@@ -55,7 +55,7 @@ class LightGBMLearner(Learner):
         }
 
     def suggest(self, trial: optuna.Trial, ctx: FitContext) -> Params:
-        max_leaves = int(max(8, min(256, ctx.n_rows // 20)))
+        max_leaves = _max_leaves(ctx)
         return {
             "n_estimators": trial.suggest_int("n_estimators", 20, 1500, log=True),
             "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
@@ -96,6 +96,11 @@ class LightGBMLearner(Learner):
             booster_params, data, num_boost_round=rounds, callbacks=[stop_at_deadline]
         )
         return LGBMPredictor(booster, ctx.task, ctx.n_classes)
+
+
+def _max_leaves(ctx: FitContext) -> int:
+    """Leaves grow with the data: a tree needs ~20 rows a leaf to mean anything."""
+    return int(max(8, min(256, ctx.n_rows // 20)))
 
 
 def _booster_params(params: Params, ctx: FitContext) -> tuple[dict[str, Any], int]:

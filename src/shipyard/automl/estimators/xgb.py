@@ -36,7 +36,7 @@ class _Deadline(xgboost.callback.TrainingCallback):
     def __init__(self, deadline: float | None) -> None:
         self.deadline = deadline
 
-    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:  # noqa: ARG002
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
         check_deadline(self.deadline)
         return False
 

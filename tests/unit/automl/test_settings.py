@@ -1,0 +1,127 @@
+"""Tests for `shipyard.automl.settings.AutoMLSettings`: validation and round trips."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
+from shipyard.automl.settings import AutoMLSettings
+from shipyard.core.errors import InvalidInputError
+
+
+def test_defaults() -> None:
+    settings = AutoMLSettings(target="y")
+    assert settings.task is None
+    assert settings.primary_metric is None
+    assert settings.n_folds == 5
+    assert settings.holdout_fraction is None
+    assert settings.enable_voting_ensemble
+    assert settings.enable_stacking_ensemble
+    assert settings.cores >= 1
+    assert AutoMLSettings(target="y", n_jobs=3).cores == 3
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"target": ""}, "target must name a column"),
+        ({"task": "ranking"}, "task must be one of classification, regression"),
+        ({"budget_s": 0}, "budget_s must be positive"),
+        ({"budget_s": -5.0}, "budget_s must be positive"),
+        ({"max_trials": 0}, "max_trials must be at least 1"),
+        ({"n_folds": 1}, "n_folds must be between 2 and 20"),
+        ({"n_folds": 21}, "n_folds must be between 2 and 20"),
+        ({"holdout_fraction": 0.01}, "holdout_fraction must be between 0.05 and 0.5"),
+        ({"holdout_fraction": 0.9}, "holdout_fraction must be between 0.05 and 0.5"),
+        ({"class_balancing": "maybe"}, "class_balancing must be one of auto, on, off"),
+        ({"max_concurrent_trials": 0}, "max_concurrent_trials must be at least 1"),
+        ({"n_jobs": 0}, "n_jobs must be at least 1"),
+        ({"ensemble_size": 0}, "ensemble_size must be at least 1"),
+        ({"max_ensemble_latency_ms": 0}, "max_ensemble_latency_ms must be positive"),
+    ],
+)
+def test_bad_values_are_invalid_input(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        AutoMLSettings(**{"target": "y", **overrides})
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"max_trials": 1, "n_folds": 2, "holdout_fraction": 0.05},
+        {"n_folds": 20, "holdout_fraction": 0.5, "class_balancing": "off"},
+    ],
+)
+def test_boundary_values_are_accepted(overrides: dict[str, Any]) -> None:
+    AutoMLSettings(**{"target": "y", **overrides})
+
+
+def test_settings_are_frozen() -> None:
+    settings = AutoMLSettings(target="y")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.target = "z"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        AutoMLSettings(target="y"),
+        AutoMLSettings(
+            target="price",
+            task="regression",
+            primary_metric="rmse",
+            budget_s=30.5,
+            max_trials=7,
+            exit_score=0.1,
+            holdout_fraction=0.2,
+            allowed_learners=("lightgbm", "linear"),
+            blocked_learners=("xgboost",),
+            enable_stacking_ensemble=False,
+            class_balancing="off",
+            max_concurrent_trials=2,
+            n_jobs=1,
+            seed=3,
+            ensemble_size=3,
+            max_ensemble_latency_ms=5.0,
+        ),
+    ],
+    ids=["defaults", "everything-set"],
+)
+def test_round_trip_through_json(settings: AutoMLSettings) -> None:
+    data = json.loads(json.dumps(settings.to_dict()))
+    assert AutoMLSettings.from_dict(data) == settings
+
+
+def test_to_dict_lists_learners() -> None:
+    data = AutoMLSettings(target="y", allowed_learners=("linear",)).to_dict()
+    assert data["allowed_learners"] == ["linear"]
+    assert data["blocked_learners"] == []
+
+
+def test_unknown_keys_are_an_error() -> None:
+    data = {**AutoMLSettings(target="y").to_dict(), "budget": 10, "colour": "red"}
+    with pytest.raises(InvalidInputError, match="unknown AutoML setting\\(s\\): budget, colour"):
+        AutoMLSettings.from_dict(data)
+
+
+def test_from_dict_validates_values() -> None:
+    with pytest.raises(InvalidInputError, match="n_folds"):
+        AutoMLSettings.from_dict({"target": "y", "n_folds": 50})
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"target": "y", "budget_s": "fast"},
+        {"target": "y", "n_folds": None},
+        {"budget_s": 10},
+    ],
+    ids=["text-for-a-number", "none-for-a-number", "no-target"],
+)
+def test_from_dict_turns_bad_input_into_invalid_input(data: dict[str, Any]) -> None:
+    # settings read from a file or a request are the caller's input: never a TypeError
+    with pytest.raises(InvalidInputError):
+        AutoMLSettings.from_dict(data)
