@@ -111,7 +111,7 @@ def run_automl(
     ensembles = _ensembles(search, setup.training, setup.metric, settings, cb)
     best = min(search.completed() + ensembles, key=lambda t: (t.loss, t.latency_ms or 0.0))
     phases.enter("refit", f"training the best model ({best.learner}) on all rows")
-    model, notes = _final_model(best, search, setup, started + settings.budget_s, settings)
+    model, best, notes = _final_model(best, search, setup, started + settings.budget_s, settings)
     phases.enter("explain", "measuring feature importance")
     importance = _importance(model, setup, settings.seed)
     phases.enter("done", f"best: {best.learner}, {setup.metric.name} {best.score:.5f}")
@@ -343,7 +343,8 @@ def _fold(pred_rows: np.ndarray, rows: np.ndarray, va: np.ndarray) -> np.ndarray
 
 def _final_model(
     best: Trial, search: Search, setup: _Setup, hard_end: float, settings: AutoMLSettings
-) -> tuple[TabularModel, list[str]]:
+) -> tuple[TabularModel, Trial, list[str]]:
+    """The best model refitted; past the deadline, the fastest good single model instead."""
     data, prepared, ctx, schema = setup.training, setup.prepared, setup.ctx, setup.schema
     learners = all_learners()
     members = best.members or {best.number: 1.0}
@@ -358,10 +359,13 @@ def _final_model(
         ]
     except TrialTimeout:
         fallback = min(search.completed()[: settings.ensemble_size], key=lambda t: t.fit_time_s)
-        notes.append(
-            f"the refit of {best.learner} would pass the budget; kept "
-            f"{fallback.learner}#{fallback.number} instead"
-        )
+        if fallback.number == best.number:
+            notes.append(f"the refit of {best.learner} ran past the budget")
+        else:
+            notes.append(
+                f"the refit of {best.learner}#{best.number} would pass the budget; the model "
+                f"is {fallback.learner}#{fallback.number} instead"
+            )
         best, members = fallback, {fallback.number: 1.0}
         fitted = [_refit(learners[fallback.learner], fallback, data, prepared, ctx, None)]
     stacker = None
@@ -378,7 +382,7 @@ def _final_model(
         weights=list(members.values()),
         stacker=stacker,
     )
-    return model, notes
+    return model, best, notes
 
 
 def _refit(

@@ -1,0 +1,90 @@
+"""The `shipyard` app: one sub-app or command per area, and errors mapped to exit codes.
+
+Exit codes: 0 success; 2 for what the user can fix (bad input or data, a missing or
+unreadable file, an unknown name: every `ShipyardError` but `ModelError`, and usage
+errors); 1 when a model failed on valid input (`ModelError`). A user error prints one red
+line, `error: <message>`, on stderr and no traceback; anything else is a bug and keeps
+its traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
+
+from shipyard import __version__
+from shipyard.cli import automl, demo, predict
+from shipyard.core.errors import ModelError, ShipyardError
+
+USER_ERROR = 2
+MODEL_ERROR = 1
+
+
+class ShipyardGroup(TyperGroup):
+    """The root command group: turns Shipyard and file errors into one line and a code."""
+
+    def invoke(self, ctx: Any) -> Any:  # Any: typer vendors click, its Context is private
+        try:
+            return super().invoke(ctx)
+        except ModelError as exc:
+            fail(str(exc), MODEL_ERROR)
+        except ShipyardError as exc:
+            fail(str(exc), USER_ERROR)
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            fail(f"{exc.strerror or exc}{where}", USER_ERROR)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print `error: <message>` as one red line on stderr and exit with `code`."""
+    line = " ".join(message.splitlines()) or "unknown error"
+    Console(stderr=True).print(Text(f"error: {line}", style="red"), soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"shipyard {__version__}")
+        raise typer.Exit
+
+
+app = typer.Typer(
+    name="shipyard",
+    cls=ShipyardGroup,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="markdown",
+)
+app.add_typer(automl.app, name="automl")
+app.command("predict")(predict.predict)
+app.command("demo")(demo.demo)
+
+
+@app.callback()
+def shipyard(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Shipyard: from a table to a trained, explained and saved model.
+
+    Train with `shipyard automl run`, score files with `shipyard predict`, or see it all
+    on the bundled Bank Marketing data with `shipyard demo`.
+    """
+
+
+def main() -> None:
+    """Entry point of the `shipyard` console script."""
+    app(prog_name="shipyard")
+
+
+if __name__ == "__main__":
+    main()

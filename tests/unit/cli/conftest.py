@@ -1,0 +1,121 @@
+"""CLI fixtures: an in-process runner, small synthetic tables, one model per session.
+
+Every AutoML run caps its trials (`--max-trials 3`) and gives a generous budget that is
+only a backstop: the engine's deadlines derive from the budget, and on a loaded two-core
+machine a 20 s budget saw every trial of a 200-row run time out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner, Result
+
+from shipyard.cli.main import app
+
+FAST_RUN = ("--max-trials", "3", "--budget", "120")
+ROWS = 200
+
+Invoke = Callable[..., Result]
+
+
+def make_frame(seed: int, rows: int = ROWS) -> pd.DataFrame:
+    """Numeric and categorical features; `y` is "yes" when x1 (+0.8 for red) is positive."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=rows)
+    color = rng.choice(["red", "green", "blue"], size=rows)
+    frame = pd.DataFrame(
+        {
+            "x1": x1,
+            "x2": rng.normal(size=rows),
+            "color": color,
+            "size": rng.choice(["small", "large"], size=rows),
+        }
+    )
+    frame["y"] = np.where(x1 + 0.8 * (color == "red") > 0, "yes", "no")
+    return frame
+
+
+def _invoke(*args: Any) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def invoke() -> Invoke:
+    """Run the `shipyard` app in process: `invoke("automl", "run", ...)`.
+
+    The result keeps stdout (`.stdout`) and stderr (`.stderr`) apart.
+    """
+    return _invoke
+
+
+@pytest.fixture
+def frame(seed: int) -> pd.DataFrame:
+    """A 200-row classification table (see `make_frame`)."""
+    return make_frame(seed)
+
+
+@pytest.fixture
+def csv_of(tmp_path: Path) -> Callable[[pd.DataFrame, str], Path]:
+    """Write a frame as a CSV under tmp_path and return its path."""
+
+    def write(table: pd.DataFrame, name: str = "data.csv") -> Path:
+        path = tmp_path / name
+        table.to_csv(path, index=False)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def expect_user_error() -> Callable[..., None]:
+    """Check a result: exit 2, one `error:` line on stderr holding `words`, no traceback."""
+
+    def check(result: Result, *words: str) -> None:
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("error: ")
+        for word in words:
+            assert word in lines[0]
+        assert "Traceback" not in result.output
+
+    return check
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A model folder made by the CLI, its `--json` document and its training frame."""
+
+    folder: Path
+    document: dict[str, Any]
+    frame: pd.DataFrame
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
+    """A classification model trained once through `automl run --json` (seed 42)."""
+    root = tmp_path_factory.mktemp("trained")
+    table = make_frame(42)
+    table.to_csv(root / "train.csv", index=False)
+    result = _invoke(
+        "automl",
+        "run",
+        "--data",
+        root / "train.csv",
+        "--target",
+        "y",
+        *FAST_RUN,
+        "--output",
+        root / "model",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    return TrainedModel(root / "model", json.loads(result.stdout), table)
