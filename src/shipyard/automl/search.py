@@ -63,6 +63,7 @@ class _LearnerState:
     study: optuna.Study
     trials: int = 0
     failures: int = 0
+    pruned: int = 0
     first_loss: float = math.inf
     best_loss: float = math.inf
     durations: list[float] = field(default_factory=list)
@@ -70,7 +71,8 @@ class _LearnerState:
     def time_to_best(self, global_best: float, eps: float) -> float:
         cost = statistics.fmean(self.durations) if self.durations else 1.0
         if not math.isfinite(self.best_loss):
-            return cost * 10.0
+            # nothing completed: every pruned trial halves the learner's chances
+            return cost * 10.0 * 2.0 ** min(self.pruned, 20)
         rate = max((self.first_loss - self.best_loss) / max(self.trials, 1), eps)
         return cost * (1.0 + (self.best_loss - global_best) / rate)
 
@@ -222,6 +224,7 @@ class Search:
             state.best_loss = min(state.best_loss, trial.loss)
             state.failures = 0
         elif trial.status == "pruned":
+            state.pruned += 1
             state.study.tell(optuna_trial, state=optuna.trial.TrialState.PRUNED)
         else:
             state.study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)

@@ -50,6 +50,10 @@ class LightGBMLearner(Learner):
             "min_child_samples": 20,
             "colsample_bytree": 1.0,
             "subsample": 1.0,
+            "cat_smooth": 10.0,
+            "min_data_per_group": 100,
+            "max_bin": 255,
+            "extra_trees": False,
             "reg_lambda": 1e-3,
             "reg_alpha": 1e-3,
         }
@@ -68,6 +72,8 @@ class LightGBMLearner(Learner):
             "cat_smooth": trial.suggest_float("cat_smooth", 1.0, 50.0, log=True),
             "min_data_per_group": trial.suggest_int("min_data_per_group", 5, 200, log=True),
             "max_bin": trial.suggest_categorical("max_bin", [63, 255]),
+            # randomized split thresholds: a different bias, useful to ensembles
+            "extra_trees": trial.suggest_categorical("extra_trees", [False, True]),
         }
 
     def fit(
