@@ -252,7 +252,7 @@ def _ensembles(
     number = len(search.trials)
     if settings.enable_voting_ensemble:
         cands = [Candidate(t.number, _rows(t, rows), t.latency_ms or 0.0) for t in pool]
-        weights = greedy_selection(cands, data.y[rows], metric, limits)
+        weights = greedy_selection(cands, data.y[rows], search.objective, limits)
         if len(weights) >= 2:
             preds = [_rows(search.trials[k], rows) for k in weights]
             out.append(
@@ -323,7 +323,7 @@ def _ensemble_trial(
     cb.on_trial_start(trial)
     rows = data.validated_rows
     trial.score = metrics.score(metric, data.y[rows], pred_rows)
-    trial.loss = metrics.loss(metric, data.y[rows], pred_rows)
+    trial.loss = metrics.loss(search.objective, data.y[rows], pred_rows)
     trial.fold_scores = [
         metrics.score(metric, data.y[va], _fold(pred_rows, rows, va)) for _, va in data.splits
     ]

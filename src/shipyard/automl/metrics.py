@@ -244,6 +244,26 @@ def get_metric(name: str, task: str) -> Metric:
     return metric
 
 
+_RANKED_BY_LOG_LOSS = frozenset(
+    {"accuracy", "f1_score_weighted", "precision_score_weighted", "recall_score_weighted"}
+)
+
+
+def search_objective(metric: Metric) -> Metric:
+    """The metric the search ranks trials and builds ensembles by, for a primary metric.
+
+    Accuracy-like metrics are step functions of the probabilities: ranking many
+    configurations and ensemble weights by them on validation folds picks the lucky ones,
+    and those lose to a default LightGBM on new rows (measured on Bank Marketing: a 300 s
+    run ranked by accuracy scored 0.9150 on unseen rows against default LightGBM's 0.9155).
+    Log loss is a proper scoring rule whose best model is also the most accurate one in
+    expectation, so it stands in for them; scores are still reported in the primary metric.
+    """
+    if metric.name in _RANKED_BY_LOG_LOSS:
+        return get_metric("log_loss", metric.task)
+    return metric
+
+
 def default_metric(task: str) -> str:
     """Name of the metric the search optimizes when the settings name none."""
     return _DEFAULTS[_check_task(task)]

@@ -94,6 +94,7 @@ class Search:
         self.data = data
         self.ctx = ctx
         self.metric = metric
+        self.objective = metrics.search_objective(metric)
         self.balance = balance
         self.concurrency = concurrency
         self.callback = callback
@@ -204,12 +205,13 @@ class Search:
             fit_times.append(time.monotonic() - started)
             oof[va] = model.predict(data.X[va])
             trial.fold_scores.append(metrics.score(self.metric, data.y[va], oof[va]))
-            if _hopeless(trial, reference, self.metric, len(data.splits)):
+            trial.fold_losses.append(metrics.loss(self.objective, data.y[va], oof[va]))
+            if _hopeless(trial, reference, len(data.splits)):
                 raise _Pruned
         rows = data.validated_rows
         trial.fit_time_s = statistics.fmean(fit_times)
         trial.score = metrics.score(self.metric, data.y[rows], oof[rows])
-        trial.loss = metrics.loss(self.metric, data.y[rows], oof[rows])
+        trial.loss = metrics.loss(self.objective, data.y[rows], oof[rows])
         trial.oof = oof
         if model is not None:
             trial.latency_ms = predict_latency_ms(model, data.X[:1])
@@ -247,16 +249,15 @@ def _study(learner: Learner, ctx: FitContext, balance: str) -> optuna.Study:
     return study
 
 
-def _hopeless(trial: Trial, best: Trial | None, metric: metrics.Metric, n_folds: int) -> bool:
+def _hopeless(trial: Trial, best: Trial | None, n_folds: int) -> bool:
     """True when, after two or more folds, the trial trails the best one beyond noise."""
-    k = len(trial.fold_scores)
+    k = len(trial.fold_losses)
     if best is None or n_folds < 3 or k < 2 or k >= n_folds:
         return False
-    sign = 1.0 if metric.greater_is_better else -1.0
-    mine = sign * statistics.fmean(trial.fold_scores[:k])
-    theirs = sign * statistics.fmean(best.fold_scores[:k])
-    noise = statistics.stdev(best.fold_scores) / math.sqrt(k)
-    return mine < theirs - 2.0 * noise
+    mine = statistics.fmean(trial.fold_losses[:k])
+    theirs = statistics.fmean(best.fold_losses[:k])
+    noise = statistics.stdev(best.fold_losses) / math.sqrt(k)
+    return mine > theirs + 2.0 * noise
 
 
 def _empty_predictions(n: int, ctx: FitContext) -> np.ndarray:

@@ -25,6 +25,7 @@ class Trial:
     score: float | None = None
     loss: float = math.inf
     fold_scores: list[float] = field(default_factory=list)
+    fold_losses: list[float] = field(default_factory=list, repr=False)  # search objective
     fit_time_s: float = 0.0
     duration_s: float = 0.0
     latency_ms: float | None = None

@@ -388,3 +388,19 @@ def test_small_regression_report_keeps_every_point() -> None:
     sample = metrics.regression_report(y, pred)["predicted_vs_true"]
 
     assert sample == {"true": y.tolist(), "predicted": pred.tolist()}
+
+
+@pytest.mark.parametrize(
+    ("name", "task", "ranked_by"),
+    [
+        ("accuracy", "classification", "log_loss"),
+        ("f1_score_weighted", "classification", "log_loss"),
+        ("AUC_weighted", "classification", "AUC_weighted"),
+        ("balanced_accuracy", "classification", "balanced_accuracy"),
+        ("r2", "regression", "r2"),
+    ],
+)
+def test_search_objective_stands_in_for_accuracy_like_metrics(
+    name: str, task: str, ranked_by: str
+) -> None:
+    assert metrics.search_objective(metrics.get_metric(name, task)).name == ranked_by

@@ -35,6 +35,7 @@ from shipyard.automl.trial import ProgressCallback, Trial
 
 ACCURACY = metrics.get_metric("accuracy", "classification")
 RMSE = metrics.get_metric("rmse", "regression")
+LOG_LOSS = metrics.get_metric("log_loss", "classification")
 
 Encoded = Callable[[pd.DataFrame, str], tuple[np.ndarray, np.ndarray, FitContext]]
 MakeFrame = Callable[..., pd.DataFrame]
@@ -197,7 +198,9 @@ def test_completed_trials_carry_scores(data_and_ctx: tuple[TrainingData, FitCont
         assert trial.score is not None
         # every row is validated once, so the score is that of all out-of-fold predictions
         assert trial.score == pytest.approx(metrics.score(ACCURACY, data.y, trial.oof))
-        assert trial.loss == -trial.score
+        # accuracy is reported; trials are ranked by log loss, its proper-scoring stand-in
+        assert trial.loss == pytest.approx(metrics.score(LOG_LOSS, data.y, trial.oof))
+        assert len(trial.fold_losses) == 5
         assert trial.latency_ms is not None
         assert trial.latency_ms > 0
     best = s.best
@@ -309,34 +312,29 @@ def test_lightgbm_first_trial_on_a_small_frame(
 # --- pruning rule -----------------------------------------------------------------------------
 
 
-def trial_with(scores: list[float]) -> Trial:
-    return Trial(number=0, learner="x", params={}, fold_scores=list(scores))
+def trial_with(losses: list[float]) -> Trial:
+    return Trial(number=0, learner="x", params={}, fold_losses=list(losses))
 
 
-BEST = trial_with([0.90, 0.91, 0.89, 0.90, 0.92])
+BEST = trial_with([0.10, 0.09, 0.11, 0.10, 0.08])  # fold losses of the search objective
 
 
 @pytest.mark.parametrize(
-    ("scores", "best", "n_folds", "hopeless"),
+    ("losses", "best", "n_folds", "hopeless"),
     [
-        ([0.60, 0.62], BEST, 5, True),
-        ([0.60, 0.62, 0.61], BEST, 5, True),
-        ([0.90, 0.90], BEST, 5, False),  # level with the best
-        ([0.895, 0.90], BEST, 5, False),  # behind, but within the best's noise
-        ([0.60], BEST, 5, False),  # one fold is not enough to judge
-        ([0.60, 0.62], None, 5, False),  # nothing to compare with
-        ([0.60, 0.62], BEST, 2, False),  # two folds: never pruned
-        ([0.6, 0.6, 0.6, 0.6, 0.6], BEST, 5, False),  # every fold seen: it completes
+        ([0.40, 0.38], BEST, 5, True),
+        ([0.40, 0.38, 0.39], BEST, 5, True),
+        ([0.10, 0.10], BEST, 5, False),  # level with the best
+        ([0.105, 0.10], BEST, 5, False),  # behind, but within the best's noise
+        ([0.40], BEST, 5, False),  # one fold is not enough to judge
+        ([0.40, 0.38], None, 5, False),  # nothing to compare with
+        ([0.40, 0.38], BEST, 2, False),  # two folds: never pruned
+        ([0.4, 0.4, 0.4, 0.4, 0.4], BEST, 5, False),  # every fold seen: it completes
+        ([0.01, 0.02], BEST, 5, False),  # ahead of the best
     ],
 )
-def test_hopeless(scores: list[float], best: Trial | None, n_folds: int, hopeless: bool) -> None:
-    assert search._hopeless(trial_with(scores), best, ACCURACY, n_folds) is hopeless
-
-
-def test_hopeless_for_a_loss_metric() -> None:
-    best = trial_with([1.0, 1.1, 0.9, 1.0, 1.05])
-    assert search._hopeless(trial_with([3.0, 3.2]), best, RMSE, 5)
-    assert not search._hopeless(trial_with([0.5, 0.6]), best, RMSE, 5)
+def test_hopeless(losses: list[float], best: Trial | None, n_folds: int, hopeless: bool) -> None:
+    assert search._hopeless(trial_with(losses), best, n_folds) is hopeless
 
 
 def test_predict_latency_is_positive_milliseconds() -> None:
