@@ -89,17 +89,19 @@ def test_bank_leaderboard_holds_the_trials_and_an_ensemble(bank: BankRun) -> Non
         assert len(members) >= 2
         assert {int(k) for k in members} <= completed
         assert sum(members.values()) == pytest.approx(1.0)
-    # completed rows first, best first
+    # completed rows first, best first: ranked by log loss, accuracy's proper stand-in
+    assert result.ranked_by == "log_loss"
     done = board[board["status"] == "completed"]
     assert list(board.index[: len(done)]) == list(done.index)
-    assert done["accuracy"].is_monotonic_decreasing
+    assert done["log_loss loss"].is_monotonic_increasing
 
 
 def test_bank_best_score_is_sensible(bank: BankRun) -> None:
     result = bank.result
     assert 0.85 <= result.best_score <= 1.0
-    completed = [t.score for t in result.trials if t.status == "completed" and t.score]
-    assert result.best_score == max(completed)
+    completed = [t for t in result.trials if t.status == "completed"]
+    assert result.best.loss == min(t.loss for t in completed)
+    assert result.best_score == result.best.score
     predicted = result.model.predict(bank.unseen)
     assert (predicted == bank.unseen[BANK_MARKETING_TARGET].to_numpy()).mean() > 0.85
 

@@ -129,6 +129,7 @@ def run_automl(
         notes=notes,
         duration_s=time.monotonic() - started,
         timings_s=phases.timings_s,
+        ranked_by=search.objective.name,
     )
     model.descriptor = result.descriptor()
     return result

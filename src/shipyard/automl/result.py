@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,10 @@ class AutoMLResult:
     notes: list[str] = field(default_factory=list)
     duration_s: float = 0.0
     timings_s: dict[str, float] = field(default_factory=dict)
+    ranked_by: str = ""  # the loss trials are ordered by (see metrics.search_objective)
+
+    def __post_init__(self) -> None:
+        self.ranked_by = self.ranked_by or self.metric
 
     @property
     def best_score(self) -> float:
@@ -47,7 +52,7 @@ class AutoMLResult:
         """One row per trial and ensemble, best first."""
         rows = [t.to_dict() for t in self.trials]
         frame = pd.DataFrame(rows)
-        return frame.rename(columns={"score": self.metric})
+        return frame.rename(columns={"score": self.metric, "loss": f"{self.ranked_by} loss"})
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form (the model itself left out)."""
@@ -55,6 +60,7 @@ class AutoMLResult:
             "settings": self.settings.to_dict(),
             "task": self.task,
             "metric": self.metric,
+            "ranked_by": self.ranked_by,
             "validation": self.validation,
             "best": self.best.to_dict(),
             "report": self.report,
@@ -110,6 +116,8 @@ class AutoMLResult:
             guardrails=data["guardrails"],
             notes=data["notes"],
             duration_s=data["duration_s"],
+            timings_s=data.get("timings_s", {}),
+            ranked_by=data.get("ranked_by", data["metric"]),
         )
 
 
@@ -121,6 +129,7 @@ def _trial(row: dict[str, Any]) -> Trial:
         params=row["params"],
         status=row["status"],
         score=row["score"],
+        loss=math.inf if row.get("loss") is None else row["loss"],
         fold_scores=row["fold_scores"],
         fit_time_s=row["fit_time_s"],
         duration_s=row["duration_s"],

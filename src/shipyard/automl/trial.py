@@ -45,6 +45,7 @@ class Trial:
             "params": _plain(self.params),
             "status": self.status,
             "score": self.score,
+            "loss": self.loss if math.isfinite(self.loss) else None,
             "fold_scores": list(self.fold_scores),
             "fit_time_s": round(self.fit_time_s, 4),
             "duration_s": round(self.duration_s, 4),

@@ -114,6 +114,14 @@ def show_result(console: Console, result: AutoMLResult) -> None:
         ),
         soft_wrap=True,
     )
+    if result.ranked_by != result.metric:
+        console.print(
+            f"Trials and ensembles were ranked by {result.ranked_by}, which picks models that "
+            f"keep their {result.metric} on new rows better than ranking by {result.metric} "
+            "itself.",
+            soft_wrap=True,
+            style="dim",
+        )
     console.print(render.metrics_table(result.report.get("metrics", {})))
     if result.importance:
         console.print(render.importance_table(result.importance))

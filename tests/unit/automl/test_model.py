@@ -206,6 +206,8 @@ def test_result_round_trip(tiny_result: AutoMLResult, tmp_path: Path) -> None:
     assert loaded.best_score == tiny_result.best_score
     assert loaded.settings == tiny_result.settings
     assert loaded.report == json.loads(json.dumps(tiny_result.report))
+    assert loaded.timings_s == tiny_result.timings_s
+    assert loaded.ranked_by == tiny_result.ranked_by
 
 
 # --- models built by hand: regression and stacking --------------------------------------------
