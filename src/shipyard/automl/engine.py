@@ -29,7 +29,7 @@ from shipyard.automl.estimators.base import (
 from shipyard.automl.estimators.registry import all_learners, select_learners
 from shipyard.automl.explain import permutation_importance
 from shipyard.automl.featurize import Featurizer
-from shipyard.automl.guardrails import Guardrail, check_data
+from shipyard.automl.guardrails import IMBALANCE_RATIO, Guardrail, check_data
 from shipyard.automl.model import TabularModel
 from shipyard.automl.prepare import PreparedData, prepare
 from shipyard.automl.result import AutoMLResult
@@ -38,7 +38,6 @@ from shipyard.automl.settings import AutoMLSettings
 from shipyard.automl.trial import ProgressCallback, Trial
 from shipyard.core.errors import DataError, ModelError
 
-IMBALANCE_RATIO = 0.2  # smallest / largest class count below this is imbalanced
 _ENSEMBLE_POOL = 20
 _REFIT_SAFETY = 1.5
 
