@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import optuna
@@ -42,9 +43,9 @@ class TrainingData:
     splits: list[tuple[np.ndarray, np.ndarray]]
     balanced_weight: np.ndarray | None = None
 
-    @property
+    @cached_property
     def validated_rows(self) -> np.ndarray:
-        """Rows that receive an out-of-fold prediction."""
+        """Rows that receive an out-of-fold prediction (computed once: every trial asks)."""
         return np.unique(np.concatenate([va for _, va in self.splits]))
 
 
