@@ -85,6 +85,7 @@ def run_automl(
     phases = _Phases(cb)
     phases.enter("prepare", "checking the data and the guardrails")
     setup = _setup(data, settings, validation_data, cb)
+    cb.on_setup(setup.prepared.task, setup.metric.name)
     learners = select_learners(
         setup.prepared.task, settings.allowed_learners, settings.blocked_learners
     )

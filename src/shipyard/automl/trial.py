@@ -63,6 +63,9 @@ class ProgressCallback:
     def on_guardrails(self, guardrails: list[Guardrail]) -> None:
         """The data guardrails, before any training."""
 
+    def on_setup(self, task: str, metric: str) -> None:
+        """The data was checked: the task and the primary metric trials are scored by."""
+
     def on_trial_start(self, trial: Trial) -> None:
         """A trial was started."""
 

@@ -1,0 +1,32 @@
+"""The entities every layer exchanges: plain, validated, JSON-ready (pydantic) objects.
+
+They carry data only; the workspace creates them, faces render them, and the HTTP client
+rebuilds them from JSON with `model_validate`.
+"""
+
+from shipyard.core.schemas.common import Page
+from shipyard.core.schemas.datasets import ColumnProfile, Dataset, DatasetProfile
+from shipyard.core.schemas.models import ModelVersion, RegisteredModel
+from shipyard.core.schemas.runs import (
+    TERMINAL_STATUSES,
+    Experiment,
+    MetricPoint,
+    Run,
+    RunLog,
+    RunStatus,
+)
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "ColumnProfile",
+    "Dataset",
+    "DatasetProfile",
+    "Experiment",
+    "MetricPoint",
+    "ModelVersion",
+    "Page",
+    "RegisteredModel",
+    "Run",
+    "RunLog",
+    "RunStatus",
+]

@@ -1,0 +1,116 @@
+"""Opening the database: engines, sessions, SQLite settings and schema migrations.
+
+SQLite is the embedded default. It runs in WAL mode (readers never wait for the writer)
+with foreign keys on, and every write transaction starts with `BEGIN IMMEDIATE`, so two
+processes writing at once queue on the database lock (up to `busy_timeout`) instead of
+failing with "database is locked" when a read lock cannot be upgraded mid-transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from shipyard.core.errors import InvalidInputError, ShipyardError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreUnavailableError(ShipyardError):
+    """The database cannot be reached or opened."""
+
+
+class Store:
+    """A database behind two session factories: one for reads, one for writes."""
+
+    def __init__(self, url: str, read_engine: Engine, write_engine: Engine) -> None:
+        self.url = url
+        self.read_engine = read_engine
+        self.write_engine = write_engine
+        self._read = sessionmaker(read_engine, expire_on_commit=False)
+        self._write = sessionmaker(write_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.write_engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for queries; nothing it does is committed."""
+        with self._read() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session whose work is committed on success and rolled back on any error."""
+        with self._write() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            self.write_engine.dispose()
+
+
+def open_store(url: str, *, upgrade: bool = True) -> Store:
+    """Connect to `url`, bring its schema to the latest migration, and return the store."""
+    from shipyard.store.migrations import check_and_upgrade
+
+    store = _connect(url)
+    try:
+        check_and_upgrade(store, upgrade=upgrade)
+    except OperationalError as exc:
+        store.dispose()
+        raise StoreUnavailableError(f"cannot open the database {_safe(url)}: {exc.orig}") from exc
+    except BaseException:
+        store.dispose()
+        raise
+    return store
+
+
+def _connect(url: str) -> Store:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InvalidInputError(f"not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        return Store(url, _sqlite_engine(url, immediate=False), _sqlite_engine(url, immediate=True))
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return Store(url, engine, engine)
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event, not the driver, decide when transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+def _safe(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid url>"

@@ -1,0 +1,221 @@
+"""ORM rows. Each converts to its entity at the store boundary (`to_entity`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shipyard.core.schemas import Dataset, DatasetProfile, Experiment, ModelVersion, RunStatus
+
+ID = String(40)
+NAME = String(255)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # noqa: ARG002
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # noqa: ARG002
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class ExperimentRow(Base):
+    __tablename__ = "experiments"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    def to_entity(self) -> Experiment:
+        return Experiment(
+            id=self.id, name=self.name, description=self.description, created_at=self.created_at
+        )
+
+
+class DatasetRow(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    created_at: Mapped[datetime]
+
+
+class DatasetVersionRow(Base):
+    __tablename__ = "dataset_versions"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "version"),
+        Index("ix_dataset_versions_hash", "dataset_id", "content_hash"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"))
+    name: Mapped[str] = mapped_column(NAME)
+    version: Mapped[int]
+    description: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(Text)
+    storage_path: Mapped[str] = mapped_column(Text)
+    rows: Mapped[int]
+    columns: Mapped[int]
+    profile: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+    def to_entity(self) -> Dataset:
+        return Dataset(
+            id=self.id,
+            name=self.name,
+            version=self.version,
+            description=self.description,
+            content_hash=self.content_hash,
+            source=self.source,
+            rows=self.rows,
+            columns=self.columns,
+            profile=DatasetProfile.model_validate(self.profile),
+            created_at=self.created_at,
+        )
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_experiment_created", "experiment_id", "created_at"),
+        Index("ix_runs_parent", "parent_id"),
+        Index("ix_runs_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    experiment_id: Mapped[str] = mapped_column(ForeignKey("experiments.id"))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"))
+    name: Mapped[str | None] = mapped_column(NAME)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]]
+    tags: Mapped[dict[str, Any]]
+    dataset_version_id: Mapped[str | None] = mapped_column(ForeignKey("dataset_versions.id"))
+    model_path: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(255))  # host:pid:start of the writer
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+
+    @property
+    def run_status(self) -> RunStatus:
+        return RunStatus(self.status)
+
+
+class MetricRow(Base):
+    """Every logged value: the history of each metric (series)."""
+
+    __tablename__ = "metrics"
+    __table_args__ = (Index("ix_metrics_run_key_step", "run_id", "key", "step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"))
+    key: Mapped[str] = mapped_column(NAME)
+    value: Mapped[float] = mapped_column(Float)
+    step: Mapped[int]
+    timestamp: Mapped[datetime]
+
+
+class LatestMetricRow(Base):
+    """The latest value of each metric of each run: what listings show and sort by."""
+
+    __tablename__ = "latest_metrics"
+    __table_args__ = (Index("ix_latest_metrics_key_value", "key", "value"),)
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(NAME, primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    step: Mapped[int]
+
+
+class RunLogRow(Base):
+    __tablename__ = "run_logs"
+    __table_args__ = (Index("ix_run_logs_run", "run_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"))
+    timestamp: Mapped[datetime]
+    level: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class RegisteredModelRow(Base):
+    __tablename__ = "registered_models"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ModelVersionRow(Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "version"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    model_id: Mapped[str] = mapped_column(ForeignKey("registered_models.id"))
+    name: Mapped[str] = mapped_column(NAME)
+    version: Mapped[int]
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[dict[str, Any]]
+    metrics: Mapped[dict[str, Any]]
+    descriptor: Mapped[dict[str, Any]]
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"))
+    dataset: Mapped[str | None] = mapped_column(String(300))
+    task: Mapped[str | None] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(NAME)
+    learner: Mapped[str | None] = mapped_column(String(64))
+    storage_path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    def to_entity(self) -> ModelVersion:
+        return ModelVersion(
+            id=self.id,
+            name=self.name,
+            version=self.version,
+            description=self.description,
+            tags=self.tags,
+            metrics=self.metrics,
+            run_id=self.run_id,
+            dataset=self.dataset,
+            task=self.task,
+            target=self.target,
+            learner=self.learner,
+            descriptor=self.descriptor,
+            created_at=self.created_at,
+        )

@@ -1,0 +1,203 @@
+"""Datasets: register a table as an immutable, numbered, profiled version; read it back.
+
+A version is written in two steps: the Parquet file is put in place atomically, then the
+version row is committed. A crash between them leaves a file no row points to (it is
+overwritten by the next registration), never a version whose rows are missing or partial.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy.exc import IntegrityError
+
+from shipyard.core.errors import DataError, InvalidInputError, NotFoundError
+from shipyard.core.ids import new_id
+from shipyard.core.names import check_name, parse_ref
+from shipyard.core.schemas import Dataset, DatasetProfile, Page
+from shipyard.store import datasets as q
+from shipyard.store.tables import DatasetRow, DatasetVersionRow
+from shipyard.workspace._base import WorkspaceBase
+from shipyard.workspace._pages import next_token, page_bounds
+from shipyard.workspace.profile import profile_frame
+
+Source = str | Path | pd.DataFrame
+_READERS = {".csv": "csv", ".txt": "csv", ".gz": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_RETRIES = 3
+
+
+class DatasetOperations(WorkspaceBase):
+    """Register, list, get and read datasets."""
+
+    def register_dataset(
+        self,
+        name: str,
+        source: Source,
+        *,
+        description: str | None = None,
+        target: str | None = None,
+    ) -> Dataset:
+        """Register `source` (a CSV/Parquet path or a DataFrame) as the next version of `name`.
+
+        Registering content identical to an existing version returns that version.
+        With `target`, the profile includes its class balance.
+        """
+        check_name(name, "dataset name")
+        frame, origin = read_source(source)
+        content_hash = frame_hash(frame)
+        profile = profile_frame(frame, target)
+        for attempt in range(_RETRIES):
+            try:
+                return self._store_version(name, frame, content_hash, profile, origin, description)
+            except IntegrityError:  # another process took the name or the number first
+                if attempt == _RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _store_version(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        content_hash: str,
+        profile: DatasetProfile,
+        origin: str,
+        description: str | None,
+    ) -> Dataset:
+        now = self.now()
+        with self.store.write() as session:
+            dataset = q.find_dataset(session, name)
+            if dataset is None:
+                dataset = DatasetRow(id=new_id("dataset"), name=name, created_at=now)
+                session.add(dataset)
+                session.flush()
+            existing = q.find_by_hash(session, dataset.id, content_hash)
+            if existing is not None:
+                return self._bind(existing.to_entity())
+            version = q.next_version(session, dataset.id)
+            key = f"datasets/{name}/{version}/data.parquet"
+            self.artifacts.write_with(key, lambda handle: frame.to_parquet(handle, index=False))
+            row = DatasetVersionRow(
+                id=new_id("dataset_version"),
+                dataset_id=dataset.id,
+                name=name,
+                version=version,
+                description=description,
+                content_hash=content_hash,
+                source=origin,
+                storage_path=key,
+                rows=len(frame),
+                columns=frame.shape[1],
+                profile=profile.model_dump(mode="json"),
+                created_at=now,
+            )
+            session.add(row)
+            session.flush()
+            return self._bind(row.to_entity())
+
+    def get_dataset(self, ref: str, version: int | None = None) -> Dataset:
+        """A dataset version by `NAME`, `NAME:VERSION` or `NAME:latest` (NotFoundError if none)."""
+        parsed = parse_ref(ref, "dataset name")
+        wanted = version if version is not None else parsed.version
+        with self.store.read() as session:
+            row = q.find_version(session, parsed.name, wanted)
+            if row is None:
+                raise NotFoundError(_missing(parsed.name, wanted, q.versions(session, parsed.name)))
+            return self._bind(row.to_entity())
+
+    def list_datasets(
+        self, *, max_results: int = 100, page_token: str | None = None
+    ) -> Page[Dataset]:
+        """The latest version of every dataset, by name."""
+        offset, limit = page_bounds(page_token, max_results)
+        with self.store.read() as session:
+            rows, total = q.latest_versions(session, offset, limit)
+            items = [self._bind(r.to_entity()) for r in rows]
+        return Page[Dataset](
+            items=items, total=total, next_page_token=next_token(offset, limit, total)
+        )
+
+    def list_dataset_versions(self, name: str) -> list[Dataset]:
+        """Every version of `name`, oldest first."""
+        check_name(name, "dataset name")
+        with self.store.read() as session:
+            rows = q.versions(session, name)
+        if not rows:
+            raise NotFoundError(f"no dataset named {name!r}")
+        return [self._bind(r.to_entity()) for r in rows]
+
+    def load_dataset(self, ref: str, version: int | None = None) -> pd.DataFrame:
+        """The rows of a dataset version as a DataFrame."""
+        return self._read_rows(self.get_dataset(ref, version))
+
+    def profile_dataset(self, ref: str, target: str) -> DatasetProfile:
+        """A version's profile with the class balance of `target`."""
+        dataset = self.get_dataset(ref)
+        if dataset.profile.target == target:
+            return dataset.profile
+        return profile_frame(self._read_rows(dataset), target)
+
+    def _read_rows(self, dataset: Dataset) -> pd.DataFrame:
+        key = f"datasets/{dataset.name}/{dataset.version}/data.parquet"
+        return pd.read_parquet(io.BytesIO(self.artifacts.read_bytes(key)))
+
+    def _bind(self, dataset: Dataset) -> Dataset:
+        return dataset.bind(self._read_rows)
+
+
+def read_source(source: Source) -> tuple[pd.DataFrame, str]:
+    """The rows of a path or DataFrame, and a short description of where they came from."""
+    if isinstance(source, pd.DataFrame):
+        frame, origin = source, "DataFrame"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InvalidInputError(f"no such file: {path}")
+        frame, origin = _read_file(path), path.name
+    if frame.shape[1] == 0:
+        raise DataError(f"{origin} has no columns")
+    if len(frame) == 0:
+        raise DataError(f"{origin} has no rows")
+    names = [str(c) for c in frame.columns]
+    if len(set(names)) != len(names):
+        raise DataError(f"{origin} has duplicate column names")
+    return frame.set_axis(names, axis=1).reset_index(drop=True), origin
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    kind = _READERS.get(path.suffix.lower())
+    if kind is None:
+        raise InvalidInputError(f"{path}: unknown file type {path.suffix!r}; use .csv or .parquet")
+    try:
+        if kind == "parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not a readable CSV file: {_first_line(exc)}") from exc
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{path} is not a readable Parquet file: {_first_line(exc)}") from exc
+
+
+def frame_hash(frame: pd.DataFrame) -> str:
+    """A hash of the column names, types and values (not of the file's bytes)."""
+    digest = hashlib.sha256()
+    for name in frame.columns:
+        digest.update(f"{name}\x00{frame[name].dtype}\x00".encode())
+    values = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    digest.update(values.tobytes())
+    return digest.hexdigest()
+
+
+def _missing(name: str, version: int | None, versions: list[DatasetVersionRow]) -> str:
+    if not versions:
+        return f"no dataset named {name!r}"
+    known = ", ".join(str(v.version) for v in versions)
+    return f"dataset {name!r} has no version {version} (versions: {known})"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,83 @@
+"""`LocalWorkspace`: every workspace operation, in this process, over a store and artifacts.
+
+A workspace folder holds `shipyard.db` (SQLite) and `artifacts/`. A team points the same
+code at PostgreSQL with `db_url`, keeping artifacts in a shared folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+from shipyard.store import ArtifactStore, open_store
+from shipyard.workspace.automl import AutoMLOperations
+from shipyard.workspace.datasets import DatasetOperations
+from shipyard.workspace.liveness import (
+    HEARTBEAT_INTERVAL_S,
+    HEARTBEAT_TIMEOUT_S,
+    Heartbeat,
+    current_owner,
+)
+from shipyard.workspace.models import ModelOperations
+from shipyard.workspace.runs import RunOperations
+
+DB_FILE = "shipyard.db"
+ARTIFACTS_DIR = "artifacts"
+
+
+class LocalWorkspace(DatasetOperations, RunOperations, AutoMLOperations, ModelOperations):
+    """Datasets, experiments and runs, AutoML and the model registry of one workspace."""
+
+    def __init__(
+        self,
+        store_url: str,
+        artifacts: ArtifactStore,
+        *,
+        heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S,
+        heartbeat_timeout_s: float = HEARTBEAT_TIMEOUT_S,
+    ) -> None:
+        self.store = open_store(store_url)
+        self.artifacts = artifacts
+        self.owner = current_owner()
+        self.heartbeat = Heartbeat(self.beat, heartbeat_interval_s)
+        self.heartbeat_timeout_s = heartbeat_timeout_s
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        db_url: str | None = None,
+        artifacts: str | Path | None = None,
+        heartbeat_timeout_s: float = HEARTBEAT_TIMEOUT_S,
+    ) -> LocalWorkspace:
+        """Open (creating if needed) the workspace in folder `path`.
+
+        Args:
+            db_url: a database URL instead of `path/shipyard.db` (e.g. PostgreSQL).
+            artifacts: the artifact folder instead of `path/artifacts`.
+        """
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        url = db_url or f"sqlite:///{(folder / DB_FILE).resolve()}"
+        store = ArtifactStore(Path(artifacts) if artifacts else folder / ARTIFACTS_DIR)
+        return cls(url, store, heartbeat_timeout_s=heartbeat_timeout_s)
+
+    def close(self) -> None:
+        """Stop the heartbeat and release database connections."""
+        self.heartbeat.stop()
+        self.store.dispose()
+
+    def __enter__(self) -> LocalWorkspace:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"LocalWorkspace({self.store.url!r}, artifacts={str(self.artifacts.root)!r})"

@@ -1,0 +1,383 @@
+"""Experiments and runs: create, log, finish, list and query, and the liveness check."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
+from shipyard.core.ids import new_id
+from shipyard.core.names import check_name
+from shipyard.core.schemas import (
+    TERMINAL_STATUSES,
+    Experiment,
+    MetricPoint,
+    Page,
+    Run,
+    RunLog,
+    RunStatus,
+)
+from shipyard.store import runs as q
+from shipyard.store.tables import ExperimentRow, RunRow
+from shipyard.workspace._base import WorkspaceBase
+from shipyard.workspace._pages import next_token, page_bounds
+from shipyard.workspace.liveness import dead_reason
+
+MAX_PARAM_CHARS = 8000
+_TRANSITIONS = {
+    RunStatus.QUEUED: {RunStatus.RUNNING, RunStatus.CANCELED, RunStatus.FAILED},
+    RunStatus.RUNNING: TERMINAL_STATUSES,
+}
+
+
+class RunOperations(WorkspaceBase):
+    """Experiments, runs, metrics, params, tags, logs and run artifacts."""
+
+    # --- experiments -------------------------------------------------------------------
+
+    def create_experiment(self, name: str, description: str | None = None) -> Experiment:
+        """Create an experiment; an existing one of that name is returned unchanged."""
+        check_name(name, "experiment name")
+        with self.store.write() as session:
+            return self._experiment_row(session, name, description).to_entity()
+
+    def get_experiment(self, name: str) -> Experiment:
+        """The experiment called `name` (NotFoundError if there is none)."""
+        with self.store.read() as session:
+            row = session.scalar(select(ExperimentRow).where(ExperimentRow.name == name))
+            if row is None:
+                raise NotFoundError(f"no experiment named {name!r}")
+            return row.to_entity()
+
+    def list_experiments(self) -> list[Experiment]:
+        """Every experiment, by name."""
+        with self.store.read() as session:
+            rows = session.scalars(select(ExperimentRow).order_by(ExperimentRow.name))
+            return [r.to_entity() for r in rows]
+
+    def _experiment_row(
+        self, session: Session, name: str, description: str | None = None
+    ) -> ExperimentRow:
+        row = session.scalar(select(ExperimentRow).where(ExperimentRow.name == name))
+        if row is None:
+            row = ExperimentRow(
+                id=new_id("experiment"), name=name, description=description, created_at=self.now()
+            )
+            session.add(row)
+            session.flush()
+        return row
+
+    # --- runs ----------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment: str,
+        *,
+        name: str | None = None,
+        kind: str = "run",
+        parent_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        status: RunStatus = RunStatus.RUNNING,
+        dataset_version_id: str | None = None,
+    ) -> Run:
+        """Start a run (or queue it) in `experiment`, created if needed."""
+        check_name(experiment, "experiment name")
+        if status not in (RunStatus.RUNNING, RunStatus.QUEUED):
+            raise InvalidInputError("a new run is either running or queued")
+        clean_params = _params(params or {})
+        now = self.now()
+        with self.store.write() as session:
+            exp = self._experiment_row(session, experiment)
+            if parent_id is not None and q.find_run_row(session, parent_id) is None:
+                raise NotFoundError(f"no run with id {parent_id!r} to be the parent")
+            row = RunRow(
+                id=new_id("run"),
+                experiment_id=exp.id,
+                parent_id=parent_id,
+                name=name,
+                kind=kind,
+                status=status.value,
+                params=clean_params,
+                tags=_tags(tags or {}),
+                dataset_version_id=dataset_version_id,
+                owner=self.owner if status is RunStatus.RUNNING else None,
+                created_at=now,
+                started_at=now if status is RunStatus.RUNNING else None,
+                heartbeat_at=now if status is RunStatus.RUNNING else None,
+            )
+            q.add_run(session, row)
+            run = q.to_runs(session, [row])[0]
+        if status is RunStatus.RUNNING:
+            self.heartbeat.start()
+        return run
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with id `run_id`, its latest metrics included."""
+        self.check_liveness()
+        with self.store.read() as session:
+            row = q.find_run_row(session, run_id)
+            if row is None:
+                raise NotFoundError(f"no run with id {run_id!r}")
+            return q.to_runs(session, [row])[0]
+
+    def list_runs(
+        self,
+        *,
+        experiment: str | None = None,
+        parent_id: str | None = None,
+        top_level: bool = False,
+        status: str | None = None,
+        kind: str | None = None,
+        where: str | None = None,
+        order_by: str | None = None,
+        max_results: int = 50,
+        page_token: str | None = None,
+    ) -> Page[Run]:
+        """Runs matching the filters, newest first unless `order_by` says otherwise.
+
+        Args:
+            where: conditions joined by `and`, e.g. `metrics.AUC_weighted > 0.9 and kind = trial`.
+            order_by: `created_at`, `name`, `status`, ... or `metrics.<name>`, then `asc`
+                or `desc` (default `desc`), e.g. `metrics.accuracy desc`.
+        """
+        self.check_liveness()
+        offset, limit = page_bounds(page_token, max_results)
+        field, descending = _order(order_by)
+        with self.store.read() as session:
+            experiment_id = None
+            if experiment is not None:
+                experiment_id = self._experiment_id(session, experiment)
+            query = q.RunQuery(
+                experiment_id=experiment_id,
+                parent_id=parent_id,
+                top_level=top_level,
+                statuses=(RunStatus(status).value,) if status else (),
+                kind=kind,
+                conditions=parse_where(where),
+                order_by=field,
+                descending=descending,
+                offset=offset,
+                limit=limit,
+            )
+            rows, total = q.query_runs(session, query)
+            items = q.to_runs(session, rows)
+        return Page[Run](items=items, total=total, next_page_token=next_token(offset, limit, total))
+
+    def best_child(self, parent_id: str, metric: str, *, higher_is_better: bool = True) -> Run:
+        """The completed child of `parent_id` with the best `metric`."""
+        page = self.list_runs(
+            parent_id=parent_id,
+            status=RunStatus.COMPLETED.value,
+            where=f"metrics.{metric} > -1e308",
+            order_by=f"metrics.{metric} {'desc' if higher_is_better else 'asc'}",
+            max_results=1,
+        )
+        if not page.items:
+            raise NotFoundError(f"run {parent_id!r} has no completed child with metric {metric!r}")
+        return page.items[0]
+
+    def _experiment_id(self, session: Session, name: str) -> str:
+        row = session.scalar(select(ExperimentRow.id).where(ExperimentRow.name == name))
+        if row is None:
+            raise NotFoundError(f"no experiment named {name!r}")
+        return row
+
+    def finish_run(
+        self, run_id: str, status: RunStatus = RunStatus.COMPLETED, reason: str | None = None
+    ) -> Run:
+        """Move a run to `status` (completed, failed or canceled), with a reason if it failed."""
+        return self.set_run_status(run_id, status, reason)
+
+    def set_run_status(self, run_id: str, status: RunStatus, reason: str | None = None) -> Run:
+        """Move a run along its lifecycle; a finished run cannot change any more."""
+        status = RunStatus(status)
+        now = self.now()
+        with self.store.write() as session:
+            row = self._row(session, run_id)
+            current = RunStatus(row.status)
+            if status not in _TRANSITIONS.get(current, set()):
+                raise ConflictError(
+                    f"run {run_id} is {current.value}; it cannot become {status.value}"
+                )
+            row.status = status.value
+            if status is RunStatus.RUNNING:
+                row.started_at, row.heartbeat_at, row.owner = now, now, self.owner
+            if status in TERMINAL_STATUSES:
+                row.ended_at = now
+                row.failure_reason = reason
+            session.flush()
+            return q.to_runs(session, [row])[0]
+
+    # --- what a run records ----------------------------------------------------------------
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], *, step: int = 0) -> int:
+        """Record metric values (one step of each series); returns how many were written."""
+        at = self.now()
+        points = [(check_name(k, "metric name"), v, step, at) for k, v in metrics.items()]
+        with self.store.write() as session:
+            self._writable(session, run_id)
+            return q.insert_metrics(session, run_id, points)
+
+    def log_metric_series(self, run_id: str, key: str, values: list[float]) -> int:
+        """Record a whole series at once (steps 0, 1, 2, ...)."""
+        check_name(key, "metric name")
+        at = self.now()
+        with self.store.write() as session:
+            self._writable(session, run_id)
+            return q.insert_metrics(
+                session, run_id, ((key, v, i, at) for i, v in enumerate(values))
+            )
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Add parameters; a parameter already set cannot be changed to another value."""
+        clean = _params(params)
+        with self.store.write() as session:
+            row = self._writable(session, run_id)
+            for key, value in clean.items():
+                if key in row.params and row.params[key] != value:
+                    raise ConflictError(
+                        f"param {key!r} of run {run_id} is already {row.params[key]!r}"
+                    )
+            row.params = {**row.params, **clean}
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Add or replace tags (tags, unlike params, may change)."""
+        clean = _tags(tags)
+        with self.store.write() as session:
+            row = self._row(session, run_id)
+            row.tags = {**row.tags, **clean}
+
+    def log_text(self, run_id: str, message: str, level: str = "info") -> None:
+        """Append a line to the run's log."""
+        with self.store.write() as session:
+            self._row(session, run_id)
+            q.add_log(session, run_id, level, message, self.now())
+
+    def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        """Every value logged for `key`, by step."""
+        with self.store.read() as session:
+            self._row(session, run_id)
+            return q.metric_history(session, run_id, key)
+
+    def get_run_logs(self, run_id: str, *, tail: int | None = None) -> list[RunLog]:
+        """The run's log lines, oldest first (only the last `tail` if given)."""
+        with self.store.read() as session:
+            self._row(session, run_id)
+            return q.run_logs(session, run_id, tail)
+
+    def log_artifact(self, run_id: str, path: str, data: bytes | str) -> str:
+        """Store `data` as the run's artifact `path`; returns its key."""
+        self.get_run(run_id)
+        payload = data.encode() if isinstance(data, str) else data
+        return self.artifacts.write_bytes(f"runs/{run_id}/{path}", payload)
+
+    def log_json(self, run_id: str, path: str, value: Any) -> str:
+        """Store `value` as a JSON artifact of the run."""
+        return self.log_artifact(run_id, path, json.dumps(value, indent=2, default=str))
+
+    def list_artifacts(self, run_id: str) -> list[str]:
+        """The run's artifact paths, relative to the run."""
+        self.get_run(run_id)
+        prefix = f"runs/{run_id}"
+        return [key.removeprefix(prefix + "/") for key in self.artifacts.list(prefix)]
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        """The bytes of one of the run's artifacts."""
+        self.get_run(run_id)
+        return self.artifacts.read_bytes(f"runs/{run_id}/{path}")
+
+    # --- liveness --------------------------------------------------------------------------
+
+    def check_liveness(self) -> int:
+        """Fail running runs whose process is gone or silent; returns how many were failed."""
+        now = self.now()
+        with self.store.read() as session:
+            owners = q.live_owners(session)
+        failed = 0
+        for owner, oldest_beat in owners:
+            if owner == self.owner:
+                continue
+            reason = dead_reason(owner, oldest_beat, now, self.heartbeat_timeout_s)
+            if reason is not None:
+                with self.store.write() as session:
+                    failed += q.fail_running(
+                        session, owner=owner, stale_before=None, reason=reason, at=now
+                    )
+        return failed
+
+    def beat(self) -> int:
+        """Refresh the heartbeat of every run this process is running."""
+        with self.store.write() as session:
+            return q.touch(session, self.owner, self.now())
+
+    def _row(self, session: Session, run_id: str) -> RunRow:
+        row = q.find_run_row(session, run_id)
+        if row is None:
+            raise NotFoundError(f"no run with id {run_id!r}")
+        return row
+
+    def _writable(self, session: Session, run_id: str) -> RunRow:
+        row = self._row(session, run_id)
+        if RunStatus(row.status) in TERMINAL_STATUSES:
+            raise ConflictError(f"run {run_id} is {row.status}; a finished run cannot change")
+        return row
+
+
+def parse_where(where: str | None) -> tuple[q.Condition, ...]:
+    """`metrics.auc > 0.9 and status = completed` -> conditions."""
+    if not where or not where.strip():
+        return ()
+    conditions = []
+    for part in _split_and(where):
+        tokens = part.split(None, 2)
+        if len(tokens) != 3:
+            raise InvalidInputError(
+                f"cannot read condition {part.strip()!r}: "
+                "write FIELD OP VALUE, e.g. metrics.auc > 0.9"
+            )
+        field, op, value = tokens
+        conditions.append(q.Condition(field, op, value.strip().strip("'\"")))
+    return tuple(conditions)
+
+
+def _split_and(where: str) -> list[str]:
+    parts: list[str] = []
+    current: list[str] = []
+    for word in where.split(" "):
+        if word.lower() == "and":
+            parts.append(" ".join(current))
+            current = []
+        else:
+            current.append(word)
+    parts.append(" ".join(current))
+    return [p for p in parts if p.strip()] or [where]
+
+
+def _order(order_by: str | None) -> tuple[str, bool]:
+    if not order_by:
+        return "created_at", True
+    field, _, direction = order_by.strip().partition(" ")
+    direction = direction.strip().lower() or "desc"
+    if direction not in ("asc", "desc"):
+        raise InvalidInputError(f"order direction must be asc or desc, not {direction!r}")
+    return field, direction == "desc"
+
+
+def _params(params: Mapping[str, Any]) -> dict[str, Any]:
+    clean = {}
+    for key, value in params.items():
+        check_name(str(key), "param name")
+        text = json.dumps(value, default=str)
+        if len(text) > MAX_PARAM_CHARS:
+            raise InvalidInputError(f"param {key!r} is longer than {MAX_PARAM_CHARS} characters")
+        clean[str(key)] = json.loads(text)
+    return clean
+
+
+def _tags(tags: Mapping[str, str]) -> dict[str, str]:
+    return {check_name(str(k), "tag name"): str(v) for k, v in tags.items()}
