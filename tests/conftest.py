@@ -12,6 +12,8 @@ import random
 
 import pytest
 
+pytest_plugins = ["tests.fixtures.store"]
+
 SEED_ENV = "SHIPYARD_TEST_SEED"
 DEFAULT_SEED = 42
 ALL_SEEDS = tuple(range(5))

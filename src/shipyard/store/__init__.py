@@ -7,7 +7,16 @@ The only package that imports SQLAlchemy. It knows rows, queries and files, not 
     with store.write() as session: ...
 """
 
-from shipyard.store.artifacts import ArtifactStore
-from shipyard.store.db import Store, open_store
+from sqlalchemy.orm import Session
 
-__all__ = ["ArtifactStore", "Store", "open_store"]
+from shipyard.store.artifacts import ArtifactStore
+from shipyard.store.db import ConcurrentWriteError, Store, StoreUnavailableError, open_store
+
+__all__ = [
+    "ArtifactStore",
+    "ConcurrentWriteError",
+    "Session",
+    "Store",
+    "StoreUnavailableError",
+    "open_store",
+]

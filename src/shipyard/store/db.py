@@ -13,16 +13,20 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shipyard.core.errors import InvalidInputError, ShipyardError
+from shipyard.core.errors import ConflictError, InvalidInputError, ShipyardError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 class StoreUnavailableError(ShipyardError):
     """The database cannot be reached or opened."""
+
+
+class ConcurrentWriteError(ConflictError):
+    """Another writer committed a clashing row first (a name or a version number)."""
 
 
 class Store:
@@ -47,9 +51,16 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session whose work is committed on success and rolled back on any error."""
-        with self._write() as session, session.begin():
-            yield session
+        """A session whose work is committed on success and rolled back on any error.
+
+        A unique-constraint clash with another writer becomes `ConcurrentWriteError`, which
+        callers may retry.
+        """
+        try:
+            with self._write() as session, session.begin():
+                yield session
+        except IntegrityError as exc:
+            raise ConcurrentWriteError(f"a concurrent write clashed: {exc.orig}") from exc
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -52,6 +52,14 @@ class RunQuery:
     limit: int = 50
 
 
+def find_experiment(session: Session, name: str) -> ExperimentRow | None:
+    return session.scalar(select(ExperimentRow).where(ExperimentRow.name == name))
+
+
+def experiments(session: Session) -> list[ExperimentRow]:
+    return list(session.scalars(select(ExperimentRow).order_by(ExperimentRow.name)))
+
+
 def add_run(session: Session, row: RunRow) -> None:
     session.add(row)
     session.flush()

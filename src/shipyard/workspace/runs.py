@@ -6,9 +6,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.ids import new_id
 from shipyard.core.names import check_name
@@ -21,6 +18,7 @@ from shipyard.core.schemas import (
     RunLog,
     RunStatus,
 )
+from shipyard.store import Session
 from shipyard.store import runs as q
 from shipyard.store.tables import ExperimentRow, RunRow
 from shipyard.workspace._base import WorkspaceBase
@@ -48,7 +46,7 @@ class RunOperations(WorkspaceBase):
     def get_experiment(self, name: str) -> Experiment:
         """The experiment called `name` (NotFoundError if there is none)."""
         with self.store.read() as session:
-            row = session.scalar(select(ExperimentRow).where(ExperimentRow.name == name))
+            row = q.find_experiment(session, name)
             if row is None:
                 raise NotFoundError(f"no experiment named {name!r}")
             return row.to_entity()
@@ -56,13 +54,13 @@ class RunOperations(WorkspaceBase):
     def list_experiments(self) -> list[Experiment]:
         """Every experiment, by name."""
         with self.store.read() as session:
-            rows = session.scalars(select(ExperimentRow).order_by(ExperimentRow.name))
+            rows = q.experiments(session)
             return [r.to_entity() for r in rows]
 
     def _experiment_row(
         self, session: Session, name: str, description: str | None = None
     ) -> ExperimentRow:
-        row = session.scalar(select(ExperimentRow).where(ExperimentRow.name == name))
+        row = q.find_experiment(session, name)
         if row is None:
             row = ExperimentRow(
                 id=new_id("experiment"), name=name, description=description, created_at=self.now()
@@ -182,10 +180,10 @@ class RunOperations(WorkspaceBase):
         return page.items[0]
 
     def _experiment_id(self, session: Session, name: str) -> str:
-        row = session.scalar(select(ExperimentRow.id).where(ExperimentRow.name == name))
+        row = q.find_experiment(session, name)
         if row is None:
             raise NotFoundError(f"no experiment named {name!r}")
-        return row
+        return row.id
 
     def finish_run(
         self, run_id: str, status: RunStatus = RunStatus.COMPLETED, reason: str | None = None
