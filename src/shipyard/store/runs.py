@@ -260,13 +260,12 @@ def run_logs(session: Session, run_id: str, tail: int | None) -> list[RunLog]:
 
 def live_owners(session: Session) -> list[tuple[str | None, datetime | None]]:
     """The distinct (owner, oldest heartbeat) of running runs, for the liveness check."""
-    return list(
-        session.execute(
-            select(RunRow.owner, func.min(RunRow.heartbeat_at))
-            .where(RunRow.status == RunStatus.RUNNING.value)
-            .group_by(RunRow.owner)
-        ).tuples()
+    rows = session.execute(
+        select(RunRow.owner, func.min(RunRow.heartbeat_at))
+        .where(RunRow.status == RunStatus.RUNNING.value)
+        .group_by(RunRow.owner)
     )
+    return [(owner, beat) for owner, beat in rows]
 
 
 def fail_running(

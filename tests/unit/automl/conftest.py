@@ -7,7 +7,6 @@ a generous backstop, so outcomes never depend on how fast the machine is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,51 +16,9 @@ from shipyard.automl import AutoMLResult, AutoMLSettings, run_automl
 from shipyard.automl.columns import infer_schema
 from shipyard.automl.estimators.base import FitContext
 from shipyard.automl.featurize import Featurizer
+from tests.fixtures.automl import FAST_SETTINGS, ROWS, TASKS, MakeFrame, fast_settings, make_frame
 
-ROWS = 200
-TASKS = ("binary", "multiclass", "regression")
-
-# FAST_SETTINGS (STYLE.md section 5): trials capped, one core (OpenMP threads of LightGBM and
-# XGBoost slow down badly on a busy machine), the budget a backstop only.
-FAST_SETTINGS: dict[str, Any] = {"budget_s": 120.0, "max_trials": 3, "n_folds": 3, "n_jobs": 1}
-
-MakeFrame = Callable[..., pd.DataFrame]
-
-
-def make_frame(kind: str, seed: int, rows: int = ROWS) -> pd.DataFrame:
-    """A synthetic table whose target `y` depends on `x1` and on `color`.
-
-    Columns: `x1` (float), `x2` (float noise), `count` (int), `color` (str, 3 levels),
-    `flag` (bool) and `y`: "yes"/"no" (binary), "a"/"b"/"c" (multiclass) or a float
-    (regression).
-    """
-    rng = np.random.default_rng(seed)
-    x1 = rng.normal(size=rows)
-    color = rng.choice(["red", "green", "blue"], size=rows)
-    frame = pd.DataFrame(
-        {
-            "x1": x1,
-            "x2": rng.normal(size=rows),
-            "count": rng.integers(0, 20, size=rows),
-            "color": color,
-            "flag": rng.choice([True, False], size=rows),
-        }
-    )
-    signal = x1 + 1.5 * (color == "red") - 0.75
-    if kind == "binary":
-        frame["y"] = np.where(signal > 0, "yes", "no")
-    elif kind == "multiclass":
-        frame["y"] = np.select([signal < -0.5, signal < 0.5], ["a", "b"], "c")
-    elif kind == "regression":
-        frame["y"] = 3.0 * signal + rng.normal(scale=0.3, size=rows)
-    else:
-        raise ValueError(kind)
-    return frame
-
-
-def fast_settings(**overrides: Any) -> AutoMLSettings:
-    """Settings for a quick run on a 200-row frame: `FAST_SETTINGS` plus `overrides`."""
-    return AutoMLSettings(**{"target": "y", **FAST_SETTINGS, **overrides})
+__all__ = ["FAST_SETTINGS", "ROWS", "TASKS", "MakeFrame", "fast_settings", "make_frame"]
 
 
 def encoded(frame: pd.DataFrame, kind: str) -> tuple[np.ndarray, np.ndarray, FitContext]:
