@@ -10,11 +10,11 @@ The only package that imports SQLAlchemy. It knows rows, queries and files, not 
 from sqlalchemy.orm import Session
 
 from shipyard.store.artifacts import ArtifactStore
-from shipyard.store.db import ConcurrentWriteError, Store, StoreUnavailableError, open_store
+from shipyard.store.db import ConstraintError, Store, StoreUnavailableError, open_store
 
 __all__ = [
     "ArtifactStore",
-    "ConcurrentWriteError",
+    "ConstraintError",
     "Session",
     "Store",
     "StoreUnavailableError",

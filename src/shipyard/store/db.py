@@ -25,8 +25,9 @@ class StoreUnavailableError(ShipyardError):
     """The database cannot be reached or opened."""
 
 
-class ConcurrentWriteError(ConflictError):
-    """Another writer committed a clashing row first (a name or a version number)."""
+class ConstraintError(ConflictError):
+    """A write broke a constraint: usually another writer took the same name or version
+    number first (callers retry), or a row it refers to is gone."""
 
 
 class Store:
@@ -53,14 +54,14 @@ class Store:
     def write(self) -> Iterator[Session]:
         """A session whose work is committed on success and rolled back on any error.
 
-        A unique-constraint clash with another writer becomes `ConcurrentWriteError`, which
-        callers may retry.
+        A constraint violation (often another writer taking the same name or number first)
+        becomes `ConstraintError`, which callers may retry.
         """
         try:
             with self._write() as session, session.begin():
                 yield session
         except IntegrityError as exc:
-            raise ConcurrentWriteError(f"a concurrent write clashed: {exc.orig}") from exc
+            raise ConstraintError(f"the write broke a database constraint: {exc.orig}") from exc
 
     def dispose(self) -> None:
         """Close every pooled connection."""

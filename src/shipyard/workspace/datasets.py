@@ -18,7 +18,7 @@ from shipyard.core.errors import DataError, InvalidInputError, NotFoundError
 from shipyard.core.ids import new_id
 from shipyard.core.names import check_name, parse_ref
 from shipyard.core.schemas import Dataset, DatasetProfile, Page
-from shipyard.store import ConcurrentWriteError
+from shipyard.store import ConstraintError
 from shipyard.store import datasets as q
 from shipyard.store.tables import DatasetRow, DatasetVersionRow
 from shipyard.workspace._base import WorkspaceBase
@@ -53,7 +53,7 @@ class DatasetOperations(WorkspaceBase):
         for attempt in range(_RETRIES):
             try:
                 return self._store_version(name, frame, content_hash, profile, origin, description)
-            except ConcurrentWriteError:  # another process took the name or the number first
+            except ConstraintError:  # another process took the name or the number first
                 if attempt == _RETRIES - 1:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover

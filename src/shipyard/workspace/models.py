@@ -13,7 +13,7 @@ from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.ids import new_id
 from shipyard.core.names import check_name, parse_ref
 from shipyard.core.schemas import ModelVersion, Page, RegisteredModel, RunStatus
-from shipyard.store import ConcurrentWriteError
+from shipyard.store import ConstraintError
 from shipyard.store import models as q
 from shipyard.store import runs as run_queries
 from shipyard.store.tables import ModelVersionRow, RegisteredModelRow
@@ -50,7 +50,7 @@ class ModelOperations(WorkspaceBase):
                 return self._store_model(
                     name, run_id, run.dataset, run.metrics, description, clean_tags
                 )
-            except ConcurrentWriteError:  # another process registered the same name or number first
+            except ConstraintError:  # another process registered the same name or number first
                 if attempt == _RETRIES - 1:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
