@@ -9,6 +9,7 @@ contract, written into its descriptor, and `InputSchema.conform` checks new rows
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -112,6 +113,32 @@ class InputSchema:
         if extra and not allow_extra:
             raise SchemaError(f"unknown column(s): {', '.join(extra)}")
         return [f"ignored unknown column(s): {', '.join(extra)}"] if extra else []
+
+    def check_records(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Strictly check JSON-like records: every used column present, none unknown."""
+        if not records:
+            raise SchemaError("no rows to score")
+        used = {c.name for c in self.used}
+        for i, record in enumerate(records):
+            if not isinstance(record, Mapping):
+                raise SchemaError(
+                    f"row {i}: expected an object of column: value, got {_kind(record)}"
+                )
+            keys = record.keys()
+            if keys == used:
+                continue
+            missing = sorted(used - keys)
+            if missing:
+                raise SchemaError(f"row {i}: missing column(s): {', '.join(missing)}")
+            unknown = sorted(str(k) for k in keys if k not in self._by_name)
+            if unknown:
+                raise SchemaError(f"row {i}: unknown column(s): {', '.join(unknown)}")
+
+
+def _kind(value: Any) -> str:
+    return {list: "an array", str: "a string", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def string_columns(frame: pd.DataFrame) -> pd.DataFrame:

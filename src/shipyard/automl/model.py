@@ -82,6 +82,22 @@ class TabularModel:
         self.schema.check_columns(frame, allow_extra=allow_extra)
         return self.featurizer.transform(frame)
 
+    def predict_records(
+        self, records: Sequence[Mapping[str, Any]], *, proba: bool = False
+    ) -> np.ndarray:
+        """Predictions (or class probabilities) for JSON-like records, strictly checked.
+
+        The scoring service's fast path: no DataFrame, unknown or missing columns and
+        values of the wrong type are a `SchemaError` naming the row and column.
+        """
+        if proba and self.classes_ is None:
+            raise InvalidInputError("predict_proba needs a classification model")
+        self.schema.check_records(records)
+        out = self.predict_encoded(self.featurizer.transform_records(records))
+        if proba or self.classes_ is None:
+            return out
+        return np.asarray(self.classes_[np.argmax(out, axis=1)])
+
     def predict_encoded(self, X: np.ndarray) -> np.ndarray:
         """Combined member output for already featurized rows."""
         outputs = [m.predict(X) for m in self.members]

@@ -110,6 +110,56 @@ def test_unusable_rows_are_schema_errors(model: TabularModel, rows: object, mess
         model.predict(rows)  # type: ignore[arg-type]
 
 
+# --- the scoring service's record path ---------------------------------------------------
+
+
+def _records(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = json.loads(rows.to_json(orient="records"))
+    return data
+
+
+def test_records_score_exactly_like_frames(model: TabularModel, rows: pd.DataFrame) -> None:
+    records = _records(rows)
+    np.testing.assert_array_equal(model.predict_records(records), model.predict(rows))
+    np.testing.assert_allclose(
+        model.predict_records(records, proba=True), model.predict_proba(rows), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r.pop("color"), r"row 0: missing column\(s\): color"),
+        (lambda r: r.update(note=1), r"row 0: unknown column\(s\): note"),
+        (lambda r: r.update(x1="high"), r"column 'x1' expects numbers, got 'high'"),
+        (lambda r: r.update(flag="maybe"), r"column 'flag' expects true/false, got 'maybe'"),
+    ],
+    ids=["missing", "unknown", "not-a-number", "not-a-boolean"],
+)
+def test_bad_records_name_the_row_and_column(
+    model: TabularModel, rows: pd.DataFrame, change: Callable[[dict[str, Any]], Any], message: str
+) -> None:
+    record = _records(rows.head(1))[0]
+    change(record)
+    with pytest.raises(SchemaError, match=message):
+        model.predict_records([record])
+
+
+def test_records_that_are_not_objects_are_refused(model: TabularModel) -> None:
+    with pytest.raises(SchemaError, match="no rows"):
+        model.predict_records([])
+    with pytest.raises(
+        SchemaError, match="row 0: expected an object of column: value, got an array"
+    ):
+        model.predict_records([[1, 2]])  # type: ignore[list-item]
+
+
+def test_null_values_are_missing_values(model: TabularModel, rows: pd.DataFrame) -> None:
+    record = _records(rows.head(1))[0]
+    record.update(x1=None, color=None, flag=None)
+    assert model.predict_records([record], proba=True).shape == (1, 2)
+
+
 # --- saving and loading -----------------------------------------------------------------------
 
 
