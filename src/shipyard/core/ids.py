@@ -17,6 +17,7 @@ PREFIXES = {
     "run": "run",
     "model": "mdl",
     "model_version": "mv",
+    "endpoint": "ep",
 }
 
 

@@ -219,3 +219,30 @@ class ModelVersionRow(Base):
             descriptor=self.descriptor,
             created_at=self.created_at,
         )
+
+
+class EndpointRow(Base):
+    """A real-time endpoint: what should run (desired) and what the supervisor saw (state)."""
+
+    __tablename__ = "endpoints"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    model_name: Mapped[str] = mapped_column(NAME)
+    model_version: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16))
+    desired: Mapped[str] = mapped_column(String(16))  # running or deleted
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int]
+    workers: Mapped[int]
+    auth_mode: Mapped[str] = mapped_column(String(8))
+    key_hashes: Mapped[dict[str, Any]]  # {"primary": "sha256:...", "secondary": "..."}
+    key_generations: Mapped[dict[str, Any]]  # {"primary": 1, "secondary": 1}
+    logging: Mapped[bool]
+    sample_rate: Mapped[float] = mapped_column(Float)
+    pids: Mapped[dict[str, Any]]  # {"pids": [...]} as seen by the supervisor
+    restarts: Mapped[int]
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    healthy_at: Mapped[datetime | None]

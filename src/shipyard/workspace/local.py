@@ -12,6 +12,7 @@ from types import TracebackType
 from shipyard.store import ArtifactStore, open_store
 from shipyard.workspace.automl import AutoMLOperations
 from shipyard.workspace.datasets import DatasetOperations
+from shipyard.workspace.endpoints import EndpointOperations
 from shipyard.workspace.liveness import (
     HEARTBEAT_INTERVAL_S,
     HEARTBEAT_TIMEOUT_S,
@@ -20,22 +21,27 @@ from shipyard.workspace.liveness import (
 )
 from shipyard.workspace.models import ModelOperations
 from shipyard.workspace.runs import RunOperations
+from shipyard.workspace.supervisor import ensure_running
 
 DB_FILE = "shipyard.db"
 ARTIFACTS_DIR = "artifacts"
 
 
-class LocalWorkspace(DatasetOperations, RunOperations, AutoMLOperations, ModelOperations):
-    """Datasets, experiments and runs, AutoML and the model registry of one workspace."""
+class LocalWorkspace(
+    DatasetOperations, RunOperations, AutoMLOperations, ModelOperations, EndpointOperations
+):
+    """Datasets, experiments and runs, AutoML, the model registry and endpoints."""
 
     def __init__(
         self,
+        folder: Path,
         store_url: str,
         artifacts: ArtifactStore,
         *,
         heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S,
         heartbeat_timeout_s: float = HEARTBEAT_TIMEOUT_S,
     ) -> None:
+        self.folder = folder
         self.store = open_store(store_url)
         self.artifacts = artifacts
         self.owner = current_owner()
@@ -61,7 +67,11 @@ class LocalWorkspace(DatasetOperations, RunOperations, AutoMLOperations, ModelOp
         folder.mkdir(parents=True, exist_ok=True)
         url = db_url or f"sqlite:///{(folder / DB_FILE).resolve()}"
         store = ArtifactStore(Path(artifacts) if artifacts else folder / ARTIFACTS_DIR)
-        return cls(url, store, heartbeat_timeout_s=heartbeat_timeout_s)
+        return cls(folder.resolve(), url, store, heartbeat_timeout_s=heartbeat_timeout_s)
+
+    def ensure_supervisor(self) -> None:
+        """Start the background endpoint supervisor of this workspace if none runs."""
+        ensure_running(self.folder, self.store.url, self.artifacts.root.resolve())
 
     def close(self) -> None:
         """Stop the heartbeat and release database connections."""

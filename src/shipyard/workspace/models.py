@@ -158,6 +158,10 @@ class ModelOperations(WorkspaceBase):
         row = self._model_row(ref, version)
         return load_model(self.artifacts.path(row.storage_path))
 
+    def model_folder(self, ref: str, version: int | None = None) -> Path:
+        """The folder holding a registered model's files (model and descriptor)."""
+        return self.artifacts.path(self._model_row(ref, version).storage_path).resolve()
+
     def _model_row(self, ref: str, version: int | None) -> ModelVersionRow:
         parsed = parse_ref(ref, "model name")
         wanted = version if version is not None else parsed.version

@@ -20,6 +20,7 @@ TABLES = {
     "run_logs",
     "registered_models",
     "model_versions",
+    "endpoints",
 }
 
 

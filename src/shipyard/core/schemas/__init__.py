@@ -6,6 +6,7 @@ rebuilds them from JSON with `model_validate`.
 
 from shipyard.core.schemas.common import Page
 from shipyard.core.schemas.datasets import ColumnProfile, Dataset, DatasetProfile
+from shipyard.core.schemas.endpoints import Endpoint, EndpointKeys, EndpointState
 from shipyard.core.schemas.models import ModelVersion, RegisteredModel
 from shipyard.core.schemas.runs import (
     TERMINAL_STATUSES,
@@ -21,6 +22,9 @@ __all__ = [
     "ColumnProfile",
     "Dataset",
     "DatasetProfile",
+    "Endpoint",
+    "EndpointKeys",
+    "EndpointState",
     "Experiment",
     "MetricPoint",
     "ModelVersion",

@@ -1,0 +1,24 @@
+"""Queries over endpoints."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shipyard.store.tables import EndpointRow
+
+
+def find_endpoint(session: Session, name: str) -> EndpointRow | None:
+    return session.scalar(select(EndpointRow).where(EndpointRow.name == name))
+
+
+def endpoints(session: Session, *, include_deleted: bool = False) -> list[EndpointRow]:
+    stmt = select(EndpointRow).order_by(EndpointRow.name)
+    if not include_deleted:
+        stmt = stmt.where(EndpointRow.state != "deleted")
+    return list(session.scalars(stmt))
+
+
+def ports_in_use(session: Session) -> set[int]:
+    rows = session.scalars(select(EndpointRow.port).where(EndpointRow.state != "deleted"))
+    return set(rows)

@@ -1,0 +1,326 @@
+"""Real-time endpoints: deploy a registered model, change it, rotate keys, delete it.
+
+The workspace records what should run (a row and the endpoint's config file); the
+supervisor (`workspace.supervisor`) runs the processes and reports their state back into
+the row. Operations that must see an effect wait for it: `deploy_endpoint` returns when
+the endpoint answers its health check, `update_endpoint` when it serves the new model,
+`delete_endpoint` when its processes are gone and its port is free.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from shipyard.auth import hash_secret, issue_token
+from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
+from shipyard.core.ids import new_id
+from shipyard.core.names import check_name
+from shipyard.core.schemas import Endpoint, EndpointKeys, EndpointState
+from shipyard.serving.config import AUTH_MODES, EndpointConfig
+from shipyard.store import endpoints as q
+from shipyard.store.tables import EndpointRow
+from shipyard.workspace._base import WorkspaceBase
+from shipyard.workspace._health import served_model
+from shipyard.workspace.secrets import WorkspaceSecrets, load_or_create
+
+SLOTS = ("primary", "secondary")
+DEFAULT_WAIT_S = 90.0
+MAX_WORKERS = 16
+_SETTLED = {EndpointState.HEALTHY, EndpointState.FAILED}
+
+
+class EndpointOperations(WorkspaceBase):
+    """Deploy, list, show, update, delete endpoints; their keys, tokens, logs and telemetry."""
+
+    folder: Path
+    ensure_supervisor: Callable[[], None]
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def deploy_endpoint(
+        self,
+        name: str,
+        model: str,
+        *,
+        auth_mode: str = "key",
+        workers: int = 1,
+        logging: bool = False,
+        sample_rate: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        wait_s: float = DEFAULT_WAIT_S,
+    ) -> Endpoint:
+        """Serve `model` (`NAME[:VERSION]`) at a new endpoint; returns once it is healthy."""
+        check_name(name, "endpoint name")
+        _check_settings(auth_mode, workers, sample_rate)
+        version = self.get_model(model)  # type: ignore[attr-defined]
+        now = self.now()
+        with self.store.write() as session:
+            row = q.find_endpoint(session, name)
+            if row is not None and row.state != EndpointState.DELETED:
+                raise ConflictError(f"endpoint {name!r} exists ({row.state}); update or delete it")
+            chosen = port if port is not None else _free_port(host, q.ports_in_use(session))
+            if row is None:
+                row = EndpointRow(id=new_id("endpoint"), name=name, created_at=now)
+                session.add(row)
+            row.model_name, row.model_version = version.name, version.version
+            row.state, row.desired = EndpointState.CREATING.value, "running"
+            row.host, row.port, row.workers = host, chosen, workers
+            row.auth_mode, row.logging, row.sample_rate = auth_mode, logging, sample_rate
+            row.key_generations = {
+                slot: (row.key_generations or {}).get(slot, 0) + 1 for slot in SLOTS
+            }
+            row.key_hashes = self._key_hashes(row)
+            row.pids, row.restarts, row.failure_reason = {}, 0, None
+            row.updated_at, row.healthy_at = now, None
+            session.flush()
+            self._write_config(row)
+        self.ensure_supervisor()
+        return self._wait(name, lambda e: e.state in _SETTLED, wait_s, "become healthy")
+
+    def update_endpoint(
+        self,
+        name: str,
+        *,
+        model: str | None = None,
+        workers: int | None = None,
+        logging: bool | None = None,
+        sample_rate: float | None = None,
+        wait_s: float = DEFAULT_WAIT_S,
+    ) -> Endpoint:
+        """Change the model, workers or logging of a running endpoint, without downtime."""
+        current = self.get_endpoint(name)
+        _check_settings(
+            current.auth_mode,
+            workers if workers is not None else current.workers,
+            sample_rate if sample_rate is not None else current.sample_rate,
+        )
+        target = self.get_model(model) if model is not None else None  # type: ignore[attr-defined]
+        with self.store.write() as session:
+            row = self._live_row(session, name)
+            if target is not None:
+                row.model_name, row.model_version = target.name, target.version
+            if workers is not None:
+                row.workers = workers
+            if logging is not None:
+                row.logging = logging
+            if sample_rate is not None:
+                row.sample_rate = sample_rate
+            row.updated_at = self.now()
+            self._write_config(row)
+        if target is None:
+            return self.get_endpoint(name)
+        wanted = f"{target.name}:{target.version}"
+        return self._wait(name, lambda e: self._serves(e, wanted), wait_s, f"serve {wanted}")
+
+    def delete_endpoint(self, name: str, *, wait_s: float = 30.0) -> Endpoint:
+        """Stop the endpoint's processes and free its port."""
+        with self.store.write() as session:
+            row = self._live_row(session, name)
+            row.desired = "deleted"
+            row.state = EndpointState.DELETING.value
+            row.updated_at = self.now()
+        self.ensure_supervisor()
+        return self._wait(name, lambda e: e.state is EndpointState.DELETED, wait_s, "stop")
+
+    def get_endpoint(self, name: str) -> Endpoint:
+        """The endpoint called `name` (deleted ones are not found)."""
+        with self.store.read() as session:
+            row = q.find_endpoint(session, name)
+            if row is None or row.state == EndpointState.DELETED:
+                raise NotFoundError(f"no endpoint named {name!r}")
+            return _entity(row)
+
+    def list_endpoints(self) -> list[Endpoint]:
+        """Every endpoint that is not deleted, by name."""
+        with self.store.read() as session:
+            return [_entity(r) for r in q.endpoints(session)]
+
+    # --- credentials -----------------------------------------------------------------------
+
+    def endpoint_keys(self, name: str) -> EndpointKeys:
+        """The primary and secondary keys of a key-auth endpoint (owner only)."""
+        with self.store.read() as session:
+            row = self._live_row(session, name)
+            if row.auth_mode != "key":
+                raise ConflictError(f"endpoint {name!r} uses {row.auth_mode} auth, not keys")
+            secrets = self.secrets
+            keys = {s: secrets.endpoint_key(row.id, s, row.key_generations[s]) for s in SLOTS}
+        return EndpointKeys(name=name, primary_key=keys["primary"], secondary_key=keys["secondary"])
+
+    def regenerate_endpoint_key(self, name: str, slot: str) -> EndpointKeys:
+        """Replace one key; the old one stops working as soon as the endpoint sees the change."""
+        if slot not in SLOTS:
+            raise InvalidInputError(f"key must be primary or secondary, not {slot!r}")
+        with self.store.write() as session:
+            row = self._live_row(session, name)
+            if row.auth_mode != "key":
+                raise ConflictError(f"endpoint {name!r} uses {row.auth_mode} auth, not keys")
+            row.key_generations = {**row.key_generations, slot: row.key_generations[slot] + 1}
+            row.key_hashes = self._key_hashes(row)
+            row.updated_at = self.now()
+            self._write_config(row)
+        return self.endpoint_keys(name)
+
+    def endpoint_token(self, name: str, *, ttl_s: int = 3600, subject: str = "owner") -> str:
+        """A signed token for a token-auth endpoint, valid for `ttl_s` seconds."""
+        endpoint = self.get_endpoint(name)
+        if not 1 <= ttl_s <= 86_400:
+            raise InvalidInputError("a token lives between 1 second and 24 hours")
+        return issue_token(
+            self.secrets.token_private_key,
+            subject,
+            role="scorer",
+            audience=f"endpoint:{endpoint.name}",
+            ttl_s=ttl_s,
+        )
+
+    # --- what the supervisor reads and reports ---------------------------------------------
+
+    def endpoint_dir(self, name: str) -> Path:
+        return self.artifacts.path(f"endpoints/{name}")
+
+    def endpoint_config_path(self, name: str) -> Path:
+        return self.endpoint_dir(name) / "config.json"
+
+    def endpoint_log_path(self, name: str) -> Path:
+        return self.endpoint_dir(name) / "service.log"
+
+    def endpoint_logs(self, name: str, *, tail: int = 100) -> list[str]:
+        """The last `tail` lines of the service's own log (start-up, errors, restarts)."""
+        self.get_endpoint(name)
+        path = self.endpoint_log_path(name)
+        if not path.exists():
+            return []
+        lines = path.read_text(errors="replace").splitlines()
+        return lines[-tail:] if tail > 0 else lines
+
+    def endpoint_rows(self) -> list[EndpointRow]:
+        """Every endpoint row the supervisor must look after (deleting ones included)."""
+        with self.store.read() as session:
+            return q.endpoints(session)
+
+    def report_endpoint(self, name: str, **changes: Any) -> None:
+        """The supervisor records what it saw (state, pids, restarts, failure reason)."""
+        with self.store.write() as session:
+            row = q.find_endpoint(session, name)
+            if row is None:
+                return
+            for key, value in changes.items():
+                setattr(row, key, value)
+            if changes.get("state") == EndpointState.HEALTHY.value and row.healthy_at is None:
+                row.healthy_at = self.now()
+            row.updated_at = self.now()
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    @property
+    def secrets(self) -> WorkspaceSecrets:
+        return load_or_create(self.folder)
+
+    def _key_hashes(self, row: EndpointRow) -> dict[str, str]:
+        secrets = self.secrets
+        return {
+            slot: hash_secret(secrets.endpoint_key(row.id, slot, row.key_generations[slot]))
+            for slot in SLOTS
+        }
+
+    def _write_config(self, row: EndpointRow) -> None:
+        model_path = self.model_folder(row.model_name, row.model_version)  # type: ignore[attr-defined]
+        folder = self.endpoint_dir(row.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        config = EndpointConfig(
+            name=row.name,
+            model=f"{row.model_name}:{row.model_version}",
+            model_path=str(model_path),
+            auth_mode=row.auth_mode,
+            key_hashes=tuple(row.key_hashes[s] for s in SLOTS) if row.auth_mode == "key" else (),
+            token_public_key=self.secrets.token_public_key if row.auth_mode == "token" else None,
+            token_audiences=(f"endpoint:{row.name}", "shipyard"),
+            logging=row.logging,
+            log_dir=str((folder / "requests").resolve()),
+            sample_rate=row.sample_rate,
+        )
+        config.write(folder / "config.json")
+
+    def _live_row(self, session: Any, name: str) -> EndpointRow:
+        row = q.find_endpoint(session, name)
+        if row is None or row.state == EndpointState.DELETED or row.desired == "deleted":
+            raise NotFoundError(f"no endpoint named {name!r}")
+        return row
+
+    def _serves(self, endpoint: Endpoint, model: str) -> bool:
+        if endpoint.state is EndpointState.FAILED:
+            return True
+        return served_model(endpoint.host, endpoint.port) == model
+
+    def _wait(
+        self, name: str, done: Callable[[Endpoint], bool], wait_s: float, what: str
+    ) -> Endpoint:
+        deadline = time.monotonic() + wait_s
+        while True:
+            with self.store.read() as session:
+                row = q.find_endpoint(session, name)
+                if row is None:
+                    raise NotFoundError(f"no endpoint named {name!r}")
+                endpoint = _entity(row)
+            if done(endpoint):
+                if endpoint.state is EndpointState.FAILED:
+                    raise ConflictError(
+                        f"endpoint {name!r} failed: {endpoint.failure_reason or 'see its logs'} "
+                        f"(shipyard endpoint logs {name})"
+                    )
+                return endpoint
+            if time.monotonic() > deadline:
+                raise ConflictError(
+                    f"endpoint {name!r} did not {what} within {wait_s:.0f} s "
+                    f"(state {endpoint.state.value}; shipyard endpoint logs {name})"
+                )
+            time.sleep(0.1)
+
+
+def _check_settings(auth_mode: str, workers: int, sample_rate: float) -> None:
+    if auth_mode not in AUTH_MODES:
+        raise InvalidInputError(f"auth must be one of {', '.join(AUTH_MODES)}, not {auth_mode!r}")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise InvalidInputError(f"workers must be between 1 and {MAX_WORKERS}")
+    if not 0.0 <= sample_rate <= 1.0:
+        raise InvalidInputError("the payload sample rate must be between 0 and 1")
+
+
+def _free_port(host: str, taken: set[int]) -> int:
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((host, 0))
+            port = int(probe.getsockname()[1])
+        if port not in taken:
+            return port
+    raise ConflictError("no free port found")  # pragma: no cover
+
+
+def _entity(row: EndpointRow) -> Endpoint:
+    base = f"http://{row.host}:{row.port}"
+    return Endpoint(
+        id=row.id,
+        name=row.name,
+        state=EndpointState(row.state),
+        model=f"{row.model_name}:{row.model_version}",
+        scoring_uri=f"{base}/score",
+        swagger_uri=f"{base}/swagger.json",
+        health_uri=f"{base}/health",
+        host=row.host,
+        port=row.port,
+        workers=row.workers,
+        auth_mode=row.auth_mode,
+        logging=row.logging,
+        sample_rate=row.sample_rate,
+        restarts=row.restarts,
+        failure_reason=row.failure_reason,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        healthy_at=row.healthy_at,
+    )

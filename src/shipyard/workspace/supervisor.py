@@ -1,0 +1,330 @@
+"""The endpoint supervisor: keeps every endpoint's processes running, healthy and current.
+
+One supervisor per workspace (an exclusive lock on `supervisor.lock` in the workspace
+folder). It is started on demand by `deploy_endpoint` as a background process and exits
+once no endpoint is left; the control-plane server runs it in-process instead. Each round
+it compares each endpoint row with the processes it runs: starts missing processes
+(restarting crashed ones with exponential backoff, marking the endpoint failed after
+repeated crashes), health-checks them, stops surplus or deleted ones, and writes the
+state it sees back into the row. Endpoint processes outlive a supervisor that dies; the
+next one adopts them by pid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from shipyard.core.schemas import EndpointState
+from shipyard.store.tables import EndpointRow
+from shipyard.workspace._health import health
+
+if TYPE_CHECKING:
+    from shipyard.workspace.local import LocalWorkspace
+
+LOCK_FILE = "supervisor.lock"
+LOG_FILE = "supervisor.log"
+ROUND_S = 0.5
+MAX_CRASHES = 5  # consecutive crashes without becoming healthy: the endpoint has failed
+MAX_BACKOFF_S = 30.0
+STOP_GRACE_S = 10.0
+IDLE_EXIT_S = 30.0
+log = logging.getLogger("shipyard.supervisor")
+
+
+@dataclass
+class _Endpoint:
+    """What the supervisor knows of one endpoint's processes."""
+
+    pids: list[int] = field(default_factory=list)
+    crashes: int = 0
+    restarts: int = 0
+    next_start: float = 0.0
+    healthy: bool = False
+    last_error: str | None = None
+
+
+class Supervisor:
+    """Runs the endpoints of one workspace."""
+
+    def __init__(self, ws: LocalWorkspace) -> None:
+        self.ws = ws
+        self.endpoints: dict[str, _Endpoint] = {}
+
+    def run(self, *, idle_exit_s: float | None = IDLE_EXIT_S) -> None:
+        """Supervise until stopped (SIGTERM) or, with `idle_exit_s`, idle that long."""
+        stop = False
+
+        def _stop(*_: object) -> None:
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGTERM, _stop)
+        idle_since: float | None = None
+        while not stop:
+            active = self.step()
+            now = time.monotonic()
+            idle_since = None if active else (idle_since or now)
+            if (
+                idle_exit_s is not None
+                and idle_since is not None
+                and now - idle_since > idle_exit_s
+            ):
+                log.info("no endpoint left to supervise: exiting")
+                return
+            time.sleep(ROUND_S)
+
+    def step(self) -> int:
+        """One round over every endpoint; returns how many are still to be served."""
+        self._reap()
+        active = 0
+        for row in self.ws.endpoint_rows():
+            try:
+                if row.desired == "deleted":
+                    self._delete(row)
+                else:
+                    active += 1
+                    self._serve(row)
+            except Exception:  # one broken endpoint must not stop the others
+                log.exception("supervising endpoint %s", row.name)
+        return active
+
+    # --- one endpoint --------------------------------------------------------------------
+
+    def _serve(self, row: EndpointRow) -> None:
+        known = self.endpoints.setdefault(row.name, self._adopt(row))
+        alive = [pid for pid in known.pids if _alive(pid)]
+        if len(alive) < len(known.pids):
+            known.crashes += 1
+            known.healthy = False
+            known.next_start = time.monotonic() + min(MAX_BACKOFF_S, 0.5 * 2**known.crashes)
+            known.last_error = _tail(self.ws.endpoint_log_path(row.name))
+            self._event(
+                row.name,
+                f"process exited; restart {known.crashes} in "
+                f"{known.next_start - time.monotonic():.1f} s",
+            )
+        known.pids = alive
+        if known.crashes >= MAX_CRASHES and not known.healthy:
+            if row.state != EndpointState.FAILED:
+                self._stop(row.name, known.pids)
+                known.pids = []
+                reason = f"crashed {known.crashes} times in a row; last output: {known.last_error}"
+                self.ws.report_endpoint(
+                    row.name, state=EndpointState.FAILED.value, pids={}, failure_reason=reason
+                )
+            return
+        if len(known.pids) < row.workers and time.monotonic() >= known.next_start:
+            if known.pids or known.crashes:
+                known.restarts += 1
+            known.pids += [self._start(row) for _ in range(row.workers - len(known.pids))]
+        elif len(known.pids) > row.workers:
+            surplus = known.pids[row.workers :]
+            known.pids = known.pids[: row.workers]
+            self._stop(row.name, surplus)
+        answer = health(row.host, row.port, timeout_s=1.0) if known.pids else None
+        state = self._state(row, known, answer is not None)
+        changes: dict[str, object] = {"pids": {"pids": known.pids}, "restarts": known.restarts}
+        if state.value != row.state:
+            changes["state"] = state.value
+            self._event(row.name, f"state {row.state} -> {state.value}")
+        if state is EndpointState.HEALTHY:
+            changes["failure_reason"] = None
+        if (
+            changes.get("state")
+            or row.pids.get("pids") != known.pids
+            or row.restarts != known.restarts
+        ):
+            self.ws.report_endpoint(row.name, **changes)
+
+    def _state(self, row: EndpointRow, known: _Endpoint, answers: bool) -> EndpointState:
+        if answers:
+            known.healthy = True
+            known.crashes = 0
+            return EndpointState.HEALTHY
+        if row.state == EndpointState.CREATING and (known.pids or known.crashes == 0):
+            return EndpointState.CREATING
+        return EndpointState.UNHEALTHY
+
+    def _delete(self, row: EndpointRow) -> None:
+        known = self.endpoints.pop(row.name, None) or self._adopt(row)
+        self._stop(row.name, known.pids)
+        self.ws.report_endpoint(row.name, state=EndpointState.DELETED.value, pids={})
+        self._event(row.name, "deleted: processes stopped, port freed")
+
+    # --- processes -------------------------------------------------------------------------
+
+    def _start(self, row: EndpointRow) -> int:
+        log_path = self.ws.endpoint_log_path(row.name)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as out:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "shipyard.workspace.endpoint_process",
+                    "--config",
+                    str(self.ws.endpoint_config_path(row.name)),
+                    "--host",
+                    row.host,
+                    "--port",
+                    str(row.port),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # survives the supervisor
+            )
+        self._event(row.name, f"started process {process.pid} on {row.host}:{row.port}")
+        return process.pid
+
+    def _stop(self, name: str, pids: list[int]) -> None:
+        for pid in pids:
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(0.05)
+        for pid in pids:
+            if _alive(pid):
+                _signal(pid, signal.SIGKILL)
+        self._reap()
+        if pids:
+            self._event(name, f"stopped processes {pids}")
+
+    def _adopt(self, row: EndpointRow) -> _Endpoint:
+        pids = [p for p in (row.pids or {}).get("pids", []) if _alive(p)]
+        return _Endpoint(pids=pids, restarts=row.restarts)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+
+    def _event(self, name: str, message: str) -> None:
+        log.info("%s: %s", name, message)
+        path = self.ws.endpoint_log_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        with open(path, "a") as out:
+            out.write(f"{stamp} INFO shipyard.supervisor {message}\n")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still "exists": reap it and look again.
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return _not_zombie(pid)
+    return done == 0
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(text[-lines:])
+
+
+# --- the supervisor process and starting it on demand ---------------------------------------
+
+
+def try_lock(folder: Path) -> IO[str] | None:
+    """The supervisor lock of a workspace if it is free (held until the handle closes)."""
+    handle = open(folder / LOCK_FILE, "a+")  # noqa: SIM115 - held for the process lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def ensure_running(folder: Path, db_url: str, artifacts: Path) -> None:
+    """Start a background supervisor for the workspace unless one holds the lock."""
+    probe = try_lock(folder)
+    if probe is None:
+        return
+    probe.close()
+    env = {**os.environ, "SHIPYARD_DB_URL": db_url}
+    with open(folder / LOG_FILE, "ab") as out:
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "shipyard.workspace.supervisor",
+                "--workspace",
+                str(folder),
+                "--artifacts",
+                str(artifacts),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from shipyard.workspace.local import LocalWorkspace
+
+    parser = argparse.ArgumentParser(description="Supervise the endpoints of a workspace.")
+    parser.add_argument("--workspace", required=True)
+    parser.add_argument("--artifacts")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    folder = Path(args.workspace)
+    lock = try_lock(folder)
+    if lock is None:
+        log.info("another supervisor runs this workspace: exiting")
+        return 0
+    ws = LocalWorkspace.open(
+        folder, db_url=os.environ.get("SHIPYARD_DB_URL"), artifacts=args.artifacts
+    )
+    log.info("supervising endpoints of %s (pid %d)", folder, os.getpid())
+    try:
+        Supervisor(ws).run()
+    finally:
+        ws.close()
+        lock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
