@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +21,9 @@ from shipyard.automl.guardrails import Guardrail
 from shipyard.automl.metrics import metric_names
 from shipyard.cli import render
 from shipyard.cli._io import read_table
+from shipyard.cli._workspace import DbOption, WorkspaceOption, open_workspace, workspace_flags
+from shipyard.core.errors import InvalidInputError
+from shipyard.workspace.automl import AutoMLRun
 
 app = typer.Typer(
     name="automl",
@@ -39,6 +44,7 @@ _METRICS_EPILOG = (
     f"Metrics for classification: {', '.join(metric_names('classification'))}. "
     f"Metrics for regression: {', '.join(metric_names('regression'))}."
 )
+DEFAULT_OUTPUT = Path("shipyard-model")
 _LEARNERS_HELP = f"Comma-separated learners to use (of {', '.join(all_learners())})."
 
 
@@ -65,6 +71,9 @@ class LiveProgress(ProgressCallback):
         if self.live is not None:
             self.live.start()
 
+    def on_setup(self, task: str, metric: str) -> None:  # noqa: ARG002 - the task shows elsewhere
+        self.display.metric = metric
+
     def on_trial_start(self, trial: Trial) -> None:
         self.display.update_trial(trial, running=True)
 
@@ -84,6 +93,16 @@ class LiveProgress(ProgressCallback):
             self.console.print(self.display)
 
 
+@contextmanager
+def live_progress(console: Console, settings: AutoMLSettings) -> Iterator[LiveProgress]:
+    """The live view of one run on `console`, closed however the run ends."""
+    progress = LiveProgress(console, settings.budget_s, settings.primary_metric or "score")
+    try:
+        yield progress
+    finally:
+        progress.close()
+
+
 def train_with_progress(
     frame: pd.DataFrame,
     settings: AutoMLSettings,
@@ -91,14 +110,8 @@ def train_with_progress(
     validation: pd.DataFrame | None = None,
 ) -> AutoMLResult:
     """Run AutoML with the live view on `console`."""
-    progress = LiveProgress(console, settings.budget_s, settings.primary_metric or "score")
-    try:
-        result = run_automl(frame, settings, validation_data=validation, callback=progress)
-    except BaseException:
-        progress.close()
-        raise
-    progress.close(result.metric)
-    return result
+    with live_progress(console, settings) as progress:
+        return run_automl(frame, settings, validation_data=validation, callback=progress)
 
 
 def show_result(console: Console, result: AutoMLResult) -> None:
@@ -145,8 +158,22 @@ def save_result(console: Console, result: AutoMLResult, output: Path) -> Path:
 
 @app.command("run", epilog=_METRICS_EPILOG)
 def run_command(
-    data: Annotated[Path, typer.Option("--data", help="Training table (CSV or Parquet).")],
     target: Annotated[str, typer.Option("--target", help="Column to predict.")],
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Training table (CSV or Parquet); the model goes to --output."),
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            "--dataset",
+            metavar="NAME[:VERSION]",
+            help="A registered dataset; the run is recorded in the workspace.",
+        ),
+    ] = None,
+    experiment: Annotated[
+        str, typer.Option(help="With --dataset: the experiment to record the run in.")
+    ] = "automl",
     task: Annotated[
         Task | None,
         typer.Option(metavar="TASK", help="classification or regression (inferred if omitted)."),
@@ -154,9 +181,13 @@ def run_command(
     metric: Annotated[str | None, typer.Option(help=_METRIC_HELP)] = None,
     budget: Annotated[float, typer.Option(help="Time budget in seconds.")] = 60.0,
     max_trials: Annotated[int | None, typer.Option(help="Stop after this many trials.")] = None,
-    output: Annotated[Path, typer.Option(help="Folder to save the model in.")] = Path(
-        "shipyard-model"
-    ),
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder to save the model in (with --data: ./shipyard-model if omitted).",
+            show_default=False,
+        ),
+    ] = None,
     validation_data: Annotated[
         Path | None, typer.Option(help="Validate on this table instead of cross-validation.")
     ] = None,
@@ -169,13 +200,19 @@ def run_command(
     voting: Annotated[bool, typer.Option(help="Build a voting ensemble.")] = True,
     stacking: Annotated[bool, typer.Option(help="Build a stacking ensemble.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document only.")] = False,
 ) -> None:
-    """Find the best model for the --target column of a table and save it to a folder.
+    """Find the best model for the --target column of a table or a registered dataset.
 
-    Shows the data guardrails, a live leaderboard, then the best model's metrics,
-    its most important features and (for classification) its confusion matrix.
+    Give exactly one of --data FILE (the model is saved to a folder) or --dataset
+    NAME[:VERSION] (the run, one child run per trial and the model are recorded in the
+    workspace, and the run id is printed). Shows the data guardrails, a live leaderboard,
+    then the best model's metrics, its most important features and (for classification)
+    its confusion matrix.
     """
+    source = _source(data, dataset, validation_data)
     settings = AutoMLSettings(
         target=target,
         task=task.value if task else None,
@@ -190,6 +227,37 @@ def run_command(
         enable_stacking_ensemble=stacking,
         seed=seed,
     )
+    if isinstance(source, Path):
+        _train_on_file(source, settings, validation_data, output or DEFAULT_OUTPUT, as_json=as_json)
+        return
+    recorded = _record_run(source, settings, experiment, workspace, db, quiet=as_json)
+    _report_recorded(recorded, output, workspace_flags(workspace, db), as_json=as_json)
+
+
+def _source(data: Path | None, dataset: str | None, validation_data: Path | None) -> Path | str:
+    """The table file or the dataset reference, whichever of the two was given."""
+    if data is not None and dataset is None:
+        return data
+    if data is not None or dataset is None:
+        raise InvalidInputError(
+            "give exactly one of --data FILE (a table) or --dataset NAME[:VERSION] "
+            "(a registered dataset)"
+        )
+    if validation_data is not None:
+        raise InvalidInputError(
+            "--validation-data works with --data only; with --dataset use --holdout or --folds"
+        )
+    return dataset
+
+
+def _train_on_file(
+    data: Path,
+    settings: AutoMLSettings,
+    validation_data: Path | None,
+    output: Path,
+    *,
+    as_json: bool,
+) -> None:
     frame = read_table(data)
     validation = read_table(validation_data) if validation_data else None
     if as_json:
@@ -214,6 +282,55 @@ def _run_quietly(
     folder = result.save(output)
     document = {**result.to_dict(), "output": str(folder)}
     typer.echo(json.dumps(document, indent=2, allow_nan=False, default=str))
+
+
+def _record_run(
+    dataset: str,
+    settings: AutoMLSettings,
+    experiment: str,
+    workspace: Path | None,
+    db: str | None,
+    *,
+    quiet: bool,
+) -> AutoMLRun:
+    """Run AutoML through the workspace, which records the run; show progress unless quiet."""
+    with open_workspace(workspace, db) as ws:
+        if quiet:
+            return ws.automl(dataset, settings, experiment=experiment)
+        with live_progress(Console(), settings) as progress:
+            return ws.automl(dataset, settings, experiment=experiment, callback=progress)
+
+
+def _report_recorded(
+    recorded: AutoMLRun, output: Path | None, flags: str, *, as_json: bool
+) -> None:
+    run, result = recorded.run, recorded.result
+    folder = result.save(output) if output is not None else None
+    if as_json:
+        document = {
+            "run_id": run.id,
+            "status": run.status.value,
+            "experiment": run.experiment,
+            "dataset": run.dataset,
+            "primary_metric": result.metric,
+            "best_score": result.best_score,
+            "best_learner": result.best.learner,
+            "best_run_id": run.tags.get("best_run_id") or None,
+            "metrics": run.metrics,
+            "output": None if folder is None else str(folder),
+        }
+        render.echo_json(document)
+        return
+    console = Console()
+    show_result(console, result)
+    if folder is not None:
+        render.say(console, f"Saved a copy of the model to {folder}/")
+    render.say(
+        console,
+        f"Recorded run {run.id} in experiment {run.experiment}",
+        f"Look at it: shipyard run show {run.id}{flags}",
+        f"Register its model: shipyard model register NAME --run {run.id}{flags}",
+    )
 
 
 def _names(text: str | None) -> tuple[str, ...] | None:

@@ -17,7 +17,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from shipyard import __version__
-from shipyard.cli import automl, demo, predict
+from shipyard.cli import automl, dataset, demo, model, predict, run
 from shipyard.core.errors import ModelError, ShipyardError
 
 USER_ERROR = 2
@@ -60,7 +60,10 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="markdown",
 )
+app.add_typer(dataset.app, name="dataset")
 app.add_typer(automl.app, name="automl")
+app.add_typer(run.app, name="run")
+app.add_typer(model.app, name="model")
 app.command("predict")(predict.predict)
 app.command("demo")(demo.demo)
 
@@ -74,10 +77,13 @@ def shipyard(
         ),
     ] = False,
 ) -> None:
-    """Shipyard: from a table to a trained, explained and saved model.
+    """Shipyard: from a table to a trained, explained and registered model.
 
-    Train with `shipyard automl run`, score files with `shipyard predict`, or see it all
-    on the bundled Bank Marketing data with `shipyard demo`.
+    Register data with `shipyard dataset register`, train with `shipyard automl run`,
+    look at runs with `shipyard run`, keep models with `shipyard model`, score files with
+    `shipyard predict`, or see it all on the bundled Bank Marketing data with
+    `shipyard demo`. Commands work on the workspace in --workspace DIR, else
+    $SHIPYARD_WORKSPACE, else ./.shipyard.
     """
 
 

@@ -6,11 +6,15 @@ computes a figure of its own. Renderables work the same on a terminal and in a l
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
+import typer
+from pydantic import BaseModel
 from rich.console import Console, Group, RenderableType
 from rich.progress_bar import ProgressBar
 from rich.table import Table
@@ -27,6 +31,8 @@ STATUS_STYLES = {
     "pruned": "yellow",
     "timeout": "magenta",
     "failed": "red",
+    "queued": "blue",
+    "canceled": "magenta",
 }
 LEADERBOARD_ROWS = 10
 TOP_FEATURES = 10
@@ -52,6 +58,77 @@ def warn(console: Console, message: str) -> None:
 def fmt(value: float | None, digits: int = 5) -> str:
     """A number for a table cell; missing values are a dash."""
     return "—" if value is None else f"{value:.{digits}f}"
+
+
+def when(moment: datetime | None, *, seconds: bool = True) -> str:
+    """A timestamp in local time, to the second (or the minute); missing is a dash."""
+    if moment is None:
+        return "—"
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def echo_json(document: BaseModel | Mapping[str, Any] | Sequence[Any]) -> None:
+    """Print one JSON document on stdout (an entity or page as its `model_dump(mode="json")`)."""
+    value = document.model_dump(mode="json") if isinstance(document, BaseModel) else document
+    typer.echo(json.dumps(value, indent=2, allow_nan=False, default=str))
+
+
+def listing(
+    items: Sequence[Any], total: int | None = None, token: str | None = None
+) -> dict[str, Any]:
+    """The JSON shape of every listing: `{"items": [...], "total": N, "next_page_token": ...}`."""
+    dumped = [i.model_dump(mode="json") if isinstance(i, BaseModel) else i for i in items]
+    return {
+        "items": dumped,
+        "total": len(items) if total is None else total,
+        "next_page_token": token,
+    }
+
+
+def fields_table(title: str, fields: Mapping[str, Any]) -> Table:
+    """Name/value rows; fields whose value is None are left out."""
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for name, value in fields.items():
+        if value is not None:
+            table.add_row(name, value if isinstance(value, Text) else str(value))
+    return table
+
+
+def say(console: Console, *lines: str) -> None:
+    """Print each line as it is: never wrapped (commands stay copyable), never highlighted."""
+    for line in lines:
+        console.print(line, soft_wrap=True, highlight=False)
+
+
+def rows_table(
+    title: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[RenderableType]],
+    *,
+    right: Collection[str] = (),
+    no_wrap: Collection[str] = (),
+) -> Table:
+    """A titled table; columns named in `right` are right-aligned, in `no_wrap` never wrap."""
+    table = Table(title=title, title_justify="left")
+    for name in columns:
+        table.add_column(
+            name,
+            justify="right" if name in right else "left",
+            no_wrap=name in no_wrap,
+            overflow="fold",
+        )
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def print_page(console: Console, table: Table, total: int, token: str | None) -> None:
+    """A listing's table, then how much of it is shown and how to get the next page."""
+    console.print(table)
+    more = f"; next page: --page-token {token}" if token else ""
+    console.print(Text(f"{table.row_count} of {total} shown{more}", style="dim"))
 
 
 def guardrails_table(guardrails: Sequence[Mapping[str, Any]]) -> Table:

@@ -1,4 +1,5 @@
-"""CLI fixtures: an in-process runner, small synthetic tables, one model per session.
+"""CLI fixtures: an in-process runner, small synthetic tables, one model per session,
+a workspace per test and one workspace per session holding a recorded AutoML run.
 
 Every AutoML run caps its trials (`--max-trials 3`) and gives a generous budget that is
 only a backstop: the engine's deadlines derive from the budget, and on a loaded two-core
@@ -119,3 +120,67 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
     )
     assert result.exit_code == 0, result.output
     return TrainedModel(root / "model", json.loads(result.stdout), table)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """The folder of a fresh workspace (created by the first command that opens it)."""
+    return tmp_path / "ws"
+
+
+@pytest.fixture
+def in_workspace(workspace: Path) -> Invoke:
+    """Run a command against the test's workspace: `in_workspace("dataset", "list")`."""
+
+    def run(*args: Any) -> Result:
+        return _invoke(*args, "--workspace", workspace)
+
+    return run
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    """A workspace with dataset `toy` (200 rows, target `y`) and one recorded AutoML run."""
+
+    workspace: Path
+    document: dict[str, Any]  # what `automl run --dataset toy --json` printed
+    frame: pd.DataFrame
+
+    @property
+    def run_id(self) -> str:
+        return str(self.document["run_id"])
+
+    def invoke(self, *args: Any) -> Result:
+        return _invoke(*args, "--workspace", self.workspace)
+
+
+@pytest.fixture(scope="session")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> RecordedRun:
+    """Registered through `dataset register`, trained through `automl run --dataset` (seed 42).
+
+    Shared by the session: tests that add to it use names of their own.
+    """
+    root = tmp_path_factory.mktemp("recorded")
+    table = make_frame(42)
+    table.to_csv(root / "toy.csv", index=False)
+    workspace = root / "ws"
+    registered = _invoke(
+        "dataset", "register", "toy", "--file", root / "toy.csv", "--workspace", workspace
+    )
+    assert registered.exit_code == 0, registered.output
+    result = _invoke(
+        "automl",
+        "run",
+        "--dataset",
+        "toy",
+        "--target",
+        "y",
+        *FAST_RUN,
+        "--experiment",
+        "toy-automl",
+        "--workspace",
+        workspace,
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    return RecordedRun(workspace, json.loads(result.stdout), table)

@@ -1,4 +1,4 @@
-"""`shipyard automl run`: training from a file, its output, and one-line data errors."""
+"""`shipyard automl run`: training from a file or a registered dataset, and one-line errors."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+
+from shipyard.workspace import LocalWorkspace
 
 FAST_RUN = ("--max-trials", "3", "--budget", "120")
 
@@ -210,3 +212,82 @@ def test_settings_are_checked_before_the_file_is_read(invoke, tmp_path, expect_u
         "automl", "run", "--data", tmp_path / "nope.csv", "--target", "y", "--holdout", "0.9"
     )
     expect_user_error(result, "holdout_fraction")
+
+
+# --- --dataset: runs recorded in a workspace ------------------------------------------
+
+
+@pytest.mark.slow
+def test_dataset_run_is_recorded_and_prints_its_id(recorded):
+    document = recorded.document
+    assert set(document) >= {"run_id", "status", "metrics", "best_learner"}
+    assert document["run_id"].startswith("run_")
+    assert document["status"] == "completed"
+    assert document["experiment"] == "toy-automl"
+    assert document["dataset"] == "toy:1"
+    assert document["primary_metric"] == "accuracy"
+    assert document["metrics"]["accuracy"] == pytest.approx(document["best_score"])
+    assert document["output"] is None
+    with LocalWorkspace.open(recorded.workspace) as ws:
+        run = ws.get_run(recorded.run_id)
+        assert run.has_model
+        assert run.experiment == "toy-automl"
+        assert run.tags["best_learner"] == document["best_learner"]
+        assert ws.get_run(document["best_run_id"]).parent_id == run.id
+
+
+@pytest.mark.slow
+def test_dataset_run_shows_progress_and_the_commands_that_follow(
+    in_workspace, workspace, frame, csv_of, tmp_path
+):
+    in_workspace("dataset", "register", "toy", "--file", csv_of(frame))
+    output = tmp_path / "copy"
+    result = in_workspace(
+        "automl", "run", "--dataset", "toy:1", "--target", "y", *FAST_RUN, "--output", output
+    )
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    for part in ("Data guardrails", "Leaderboard", "Best model:", "Recorded run run_"):
+        assert part in text, part
+    with LocalWorkspace.open(workspace) as ws:
+        (run,) = ws.list_runs(experiment="automl", top_level=True).items
+    assert f"shipyard run show {run.id} --workspace {workspace}" in text
+    assert f"shipyard model register NAME --run {run.id} --workspace {workspace}" in text
+    assert (output / "descriptor.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "sources",
+    [(), ("--data", "{csv}", "--dataset", "toy")],
+    ids=["neither", "both"],
+)
+def test_exactly_one_of_data_and_dataset(in_workspace, frame, csv_of, sources, expect_user_error):
+    filled = [s.format(csv=csv_of(frame)) for s in sources]
+    result = in_workspace("automl", "run", "--target", "y", *filled)
+    expect_user_error(result, "exactly one of --data FILE", "--dataset NAME[:VERSION]")
+
+
+def test_validation_data_needs_a_file_source(in_workspace, frame, csv_of, expect_user_error):
+    result = in_workspace(
+        "automl", "run", "--dataset", "toy", "--target", "y", "--validation-data", csv_of(frame)
+    )
+    expect_user_error(result, "--validation-data works with --data only")
+
+
+def test_unknown_dataset_fails_before_training(in_workspace, workspace, expect_user_error):
+    result = in_workspace("automl", "run", "--dataset", "nothing-here", "--target", "y")
+    expect_user_error(result, "no dataset named 'nothing-here'")
+    with LocalWorkspace.open(workspace) as ws:
+        assert ws.list_runs().total == 0
+
+
+def test_a_data_error_fails_the_recorded_run(
+    in_workspace, workspace, frame, csv_of, expect_user_error
+):
+    in_workspace("dataset", "register", "toy", "--file", csv_of(frame))
+    result = in_workspace("automl", "run", "--dataset", "toy", "--target", "outcome", "--json")
+    expect_user_error(result, "'outcome'")
+    with LocalWorkspace.open(workspace) as ws:
+        (run,) = ws.list_runs().items
+    assert run.status.value == "failed"
+    assert "outcome" in (run.failure_reason or "")

@@ -6,18 +6,33 @@ import pytest
 from typer.testing import CliRunner
 
 from shipyard.cli.main import app
+from shipyard.datasets import BANK_MARKETING_TARGET
+from shipyard.workspace import LocalWorkspace
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_demo_trains_saves_and_scores_held_back_rows(tmp_path):
+def test_demo_records_the_story_and_scores_held_back_rows(tmp_path):
     output = tmp_path / "demo-model"
+    workspace = tmp_path / "ws"
     result = CliRunner(env={"SHIPYARD_DEMO_EXIT": "1"}).invoke(
-        app, ["demo", "--budget", "120", "--max-trials", "2", "--output", str(output)]
+        app,
+        [
+            "demo",
+            "--budget",
+            "120",
+            "--max-trials",
+            "2",
+            "--output",
+            str(output),
+            "--workspace",
+            str(workspace),
+        ],
     )
     assert result.exit_code == 0, result.output
     text = result.stdout
     for part in (
+        "Registered dataset bankmarketing:1",
         "Data guardrails",
         "Leaderboard",
         "AUC_weighted",
@@ -27,8 +42,28 @@ def test_demo_trains_saves_and_scores_held_back_rows(tmp_path):
         "Moro",
     ):
         assert part in text, part
-    held_back_rows = text.split("held-back rows")[1].split("Data:")[0]
+    held_back_rows = text.split("held-back rows")[1].split("Recorded in")[0]
     assert held_back_rows.count("│ no ") + held_back_rows.count("│ yes ") >= 6
     assert (output / "descriptor.json").is_file()
     assert (output / "automl_result.json").is_file()
     assert "Next:" not in text  # SHIPYARD_DEMO_EXIT=1 acts as --exit
+
+    with LocalWorkspace.open(workspace) as ws:
+        dataset = ws.get_dataset("bankmarketing")
+        runs = ws.list_runs(experiment="bankmarketing-automl", top_level=True).items
+        model = ws.get_model("bankmarketing-model")
+    assert dataset.rows == 32_950 - 6
+    assert dataset.profile.target == BANK_MARKETING_TARGET
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.status.value == "completed"
+    assert run.tags["primary_metric"] == "AUC_weighted"
+    assert run.dataset == "bankmarketing:1"
+    assert model.version == 1
+    assert model.run_id == run.id
+    for command in (
+        f"shipyard run show {run.id} --workspace {workspace}",
+        f"shipyard model show bankmarketing-model:1 --workspace {workspace}",
+        f"shipyard dataset show bankmarketing:1 --workspace {workspace}",
+    ):
+        assert command in text, command

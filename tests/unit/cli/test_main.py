@@ -26,7 +26,7 @@ def test_version(invoke):
 
 def test_no_arguments_show_the_areas(invoke):
     result = invoke()
-    for area in ("automl", "predict", "demo"):
+    for area in ("dataset", "automl", "run", "model", "predict", "demo"):
         assert area in result.output
 
 
@@ -102,9 +102,19 @@ def test_bugs_keep_their_traceback():
     ("area", "words"),
     [
         (["automl", "--help"], ["run", "Automated machine learning"]),
-        (["automl", "run", "--help"], ["--target", "--budget", "AUC_weighted", "--json"]),
+        (
+            ["automl", "run", "--help"],
+            ["--target", "--budget", "AUC_weighted", "--json", "--dataset", "--experiment"],
+        ),
         (["predict", "--help"], ["--model", "--proba", "--output"]),
-        (["demo", "--help"], ["--budget", "--exit", "SHIPYARD_DEMO_EXIT"]),
+        (["demo", "--help"], ["--budget", "--exit", "SHIPYARD_DEMO_EXIT", "--workspace"]),
+        (["dataset", "--help"], ["register", "list", "show", "versions"]),
+        (["run", "--help"], ["list", "show"]),
+        (["model", "--help"], ["register", "list", "show", "download"]),
+        (
+            ["run", "list", "--help"],
+            ["--where", "--order-by", "--page-token", "--workspace", "--db"],
+        ),
     ],
 )
 def test_help_of_each_area_in_a_real_process(area, words):
