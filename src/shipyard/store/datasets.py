@@ -35,6 +35,13 @@ def find_by_hash(session: Session, dataset_id: str, content_hash: str) -> Datase
 
 
 def next_version(session: Session, dataset_id: str) -> int:
+    """The number the next version of the dataset takes.
+
+    Locks the dataset's row until the transaction ends (PostgreSQL; SQLite's write lock
+    already covers it), so concurrent registrations take numbers, and write the files
+    under them, one after another instead of clashing on the same number.
+    """
+    session.execute(select(DatasetRow.id).where(DatasetRow.id == dataset_id).with_for_update())
     current = session.scalar(
         select(func.max(DatasetVersionRow.version)).where(
             DatasetVersionRow.dataset_id == dataset_id

@@ -22,6 +22,10 @@ def find_version(session: Session, name: str, version: int | None) -> ModelVersi
 
 
 def next_version(session: Session, model_id: str) -> int:
+    """The number the next version of the model takes; locks the model's row (see datasets)."""
+    session.execute(
+        select(RegisteredModelRow.id).where(RegisteredModelRow.id == model_id).with_for_update()
+    )
     current = session.scalar(
         select(func.max(ModelVersionRow.version)).where(ModelVersionRow.model_id == model_id)
     )

@@ -21,12 +21,18 @@ HEARTBEAT_TIMEOUT_S = 60.0
 
 def process_start(pid: int) -> str:
     """The kernel's start time of `pid` (clock ticks since boot), or "" if unknown."""
+    fields = _stat(pid)
+    return fields[19] if len(fields) > 19 else ""
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of `/proc/<pid>/stat` from the state on, or [] where there is none."""
     try:
         with open(f"/proc/{pid}/stat") as handle:
             # The command name (field 2) may hold spaces; the fields after ')' do not.
-            return handle.read().rpartition(")")[2].split()[19]
-    except (OSError, IndexError):
-        return ""
+            return handle.read().rpartition(")")[2].split()
+    except OSError:
+        return []
 
 
 def current_owner() -> str:
@@ -59,8 +65,11 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's process: it exists
-        return True
-    return True
+        pass
+    # A killed process that its parent has not reaped yet still answers signal 0, as a
+    # zombie ("Z") or while being torn down ("X"); it will never write again.
+    state = _stat(pid)[:1]
+    return state not in (["Z"], ["X"])
 
 
 class Heartbeat:

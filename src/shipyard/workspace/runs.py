@@ -62,11 +62,15 @@ class RunOperations(WorkspaceBase):
     ) -> ExperimentRow:
         row = q.find_experiment(session, name)
         if row is None:
-            row = ExperimentRow(
-                id=new_id("experiment"), name=name, description=description, created_at=self.now()
+            row = q.add_experiment(
+                session,
+                ExperimentRow(
+                    id=new_id("experiment"),
+                    name=name,
+                    description=description,
+                    created_at=self.now(),
+                ),
             )
-            session.add(row)
-            session.flush()
         return row
 
     # --- runs ----------------------------------------------------------------------------
@@ -209,7 +213,10 @@ class RunOperations(WorkspaceBase):
                 row.ended_at = now
                 row.failure_reason = reason
             session.flush()
-            return q.to_runs(session, [row])[0]
+            run = q.to_runs(session, [row])[0]
+        if status is RunStatus.RUNNING:  # a queued run started here needs our heartbeat too
+            self.heartbeat.start()
+        return run
 
     # --- what a run records ----------------------------------------------------------------
 
