@@ -1,0 +1,172 @@
+"""Reading the request log back: requests, error rate and latency percentiles per time bucket.
+
+Pure functions over the JSONL files `request_log` writes (what `shipyard endpoint
+telemetry NAME --since 1h` shows). A request counts as failed when its status is 400 or
+more; `server_errors` counts the 5xx among them. Percentiles are nearest-rank, in ms.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shipyard.core.errors import InvalidInputError
+from shipyard.telemetry.request_log import FILE_PREFIX, FILE_SUFFIX
+
+NICE_BUCKETS_S = (1, 5, 10, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400)
+TARGET_BUCKETS = 24
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """The requests of one time bucket (or of the whole span, for the total)."""
+
+    start: datetime
+    requests: int
+    failed: int
+    server_errors: int
+    rows: int
+    error_rate: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return {**asdict(self), "start": self.start.isoformat()}
+
+
+@dataclass(frozen=True)
+class TelemetrySummary:
+    """Buckets with requests in them, oldest first, and the total over the span."""
+
+    since: datetime | None
+    bucket_s: int
+    buckets: list[Bucket]
+    total: Bucket
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return {
+            "since": None if self.since is None else self.since.isoformat(),
+            "bucket_s": self.bucket_s,
+            "buckets": [b.to_dict() for b in self.buckets],
+            "total": self.total.to_dict(),
+        }
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30s`, `15m`, `1h`, `2d` or `1w` as a timedelta."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise InvalidInputError(f"expected a duration such as 30s, 15m, 1h or 2d; got {text!r}")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_S[match.group(2)])
+
+
+def summarize(
+    log_dir: str | Path,
+    *,
+    since: datetime | None = None,
+    bucket_s: int | None = None,
+    now: datetime | None = None,
+) -> TelemetrySummary:
+    """Per-bucket request counts, error rate and p50/p95/p99 latency of the logged requests.
+
+    Args:
+        since: only requests at or after this time (aware, or naive meaning UTC).
+        bucket_s: the bucket width; by default a round width giving about 24 buckets.
+        now: the end of the span when choosing the bucket width (default: the clock).
+    """
+    start = None if since is None else _aware(since)
+    records = list(read_records(log_dir, since=start))
+    if bucket_s is None:
+        first = start.timestamp() if start else min((r["ts"] for r in records), default=0.0)
+        end = _aware(now or datetime.now(UTC)).timestamp()
+        bucket_s = choose_bucket_s(end - first)
+    if bucket_s <= 0:
+        raise InvalidInputError("the bucket width must be a positive number of seconds")
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault(int(record["ts"] // bucket_s), []).append(record)
+    buckets = [_bucket(key * bucket_s, groups[key]) for key in sorted(groups)]
+    origin = start.timestamp() if start else (buckets[0].start.timestamp() if buckets else 0.0)
+    return TelemetrySummary(start, bucket_s, buckets, _bucket(origin, records))
+
+
+def choose_bucket_s(span_s: float) -> int:
+    """The smallest round bucket width that cuts `span_s` into at most ~24 buckets."""
+    for width in NICE_BUCKETS_S:
+        if span_s / width <= TARGET_BUCKETS:
+            return width
+    return NICE_BUCKETS_S[-1]
+
+
+def read_records(log_dir: str | Path, *, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """Every readable record of the log files in `log_dir`, at or after `since`.
+
+    Lines that are not whole records (a line being written) are skipped.
+    """
+    folder = Path(log_dir)
+    if not folder.is_dir():
+        return
+    cutoff = None if since is None else _aware(since)
+    first_day = None if cutoff is None else f"{FILE_PREFIX}{cutoff:%Y%m%d}{FILE_SUFFIX}"
+    for path in sorted(folder.glob(f"{FILE_PREFIX}*{FILE_SUFFIX}")):
+        if first_day is not None and path.name < first_day:
+            continue
+        yield from _records(path.read_bytes().splitlines(), cutoff)
+
+
+def _records(lines: Iterable[bytes], cutoff: datetime | None) -> Iterator[dict[str, Any]]:
+    floor = None if cutoff is None else cutoff.timestamp()
+    for line in lines:
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("ts"), int | float):
+            continue
+        if floor is None or record["ts"] >= floor:
+            yield record
+
+
+def _bucket(start_s: float, records: list[dict[str, Any]]) -> Bucket:
+    latencies = sorted(
+        float(r["latency_ms"]) for r in records if isinstance(r.get("latency_ms"), int | float)
+    )
+    statuses = [r.get("status") for r in records]
+    failed = sum(1 for s in statuses if isinstance(s, int) and s >= 400)
+    server = sum(1 for s in statuses if isinstance(s, int) and s >= 500)
+    rows = sum(r["rows"] for r in records if isinstance(r.get("rows"), int))
+    return Bucket(
+        start=datetime.fromtimestamp(start_s, UTC),
+        requests=len(records),
+        failed=failed,
+        server_errors=server,
+        rows=rows,
+        error_rate=failed / len(records) if records else 0.0,
+        p50_ms=percentile(latencies, 50),
+        p95_ms=percentile(latencies, 95),
+        p99_ms=percentile(latencies, 99),
+    )
+
+
+def percentile(ordered: list[float], p: float) -> float | None:
+    """The nearest-rank `p`th percentile of sorted values (None when there are none)."""
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
