@@ -45,10 +45,23 @@ class EndpointConfig:
 
     @classmethod
     def read(cls, path: str | Path) -> EndpointConfig:
-        data = json.loads(Path(path).read_text())
+        return cls.from_json(Path(path).read_bytes())
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> EndpointConfig:
+        """A config from the JSON `to_json` writes; `InvalidInputError` if it is not one."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise InvalidInputError(f"the endpoint config is not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise InvalidInputError("the endpoint config must be a JSON object")
         data["key_hashes"] = tuple(data.get("key_hashes", ()))
         data["token_audiences"] = tuple(data.get("token_audiences", ()))
-        return cls(**data)
+        try:
+            return cls(**data)
+        except TypeError as exc:  # a missing or unknown field
+            raise InvalidInputError(f"the endpoint config does not fit: {exc}") from None
 
     def write(self, path: str | Path) -> None:
         """Write atomically with mode 600 (a reader never sees half a file)."""

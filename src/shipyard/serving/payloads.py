@@ -188,4 +188,5 @@ def to_jsonable(predictions: np.ndarray, method: str, classes: list[Any] | None)
         assert classes is not None  # the model refused predict_proba otherwise
         names = [str(c) for c in classes]
         return [dict(zip(names, map(float, row), strict=True)) for row in predictions]
-    return predictions.tolist()
+    values: list[Any] = predictions.tolist()
+    return values
