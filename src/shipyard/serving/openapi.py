@@ -89,12 +89,16 @@ def _schemas(descriptor: Mapping[str, Any], model_name: str) -> dict[str, Any]:
         "InferenceRequest": _inference_request(),
         "InferenceResponse": _inference_response(model_name),
         "ModelMetadata": _object({"name": _STR, "versions": _array(_STR), "platform": _STR}),
-        "Health": _object({"status": _STR, "model": _STR, "loading": {"type": ["string", "null"]}}),
+        "Health": _object(
+            {"status": _STR, "model": _STR, "loading": _NULLABLE_STR, "load_error": _NULLABLE_STR},
+            ["status", "model"],
+        ),
         "Error": _object({"error": _STR}),
     }
 
 
 _STR = {"type": "string"}
+_NULLABLE_STR = {"type": ["string", "null"]}
 
 
 def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
