@@ -20,10 +20,10 @@ from shipyard.automl.estimators.registry import all_learners
 from shipyard.automl.guardrails import Guardrail
 from shipyard.automl.metrics import metric_names
 from shipyard.cli import render
-from shipyard.cli._io import read_table
 from shipyard.cli._workspace import DbOption, WorkspaceOption, open_workspace, workspace_flags
 from shipyard.core.errors import InvalidInputError
 from shipyard.workspace.automl import AutoMLRun
+from shipyard.workspace.files import read_table
 
 app = typer.Typer(
     name="automl",

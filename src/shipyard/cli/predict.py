@@ -12,7 +12,7 @@ from rich.console import Console
 
 from shipyard.automl import TabularModel, load_model
 from shipyard.cli import render
-from shipyard.cli._io import read_table, write_table
+from shipyard.workspace.files import read_table, write_table
 
 _SHOWN_VALUES = 5
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shipyard.core.errors import ConflictError, InvalidInputError, ShipyardError
@@ -93,7 +93,13 @@ def _connect(url: str) -> Store:
         raise InvalidInputError(f"not a database URL: {url!r}") from exc
     if parsed.get_backend_name() == "sqlite":
         return Store(url, _sqlite_engine(url, immediate=False), _sqlite_engine(url, immediate=True))
-    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    try:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise InvalidInputError(
+            f"unsupported database URL {_safe(url)}: use sqlite:///PATH or "
+            f"postgresql+psycopg://USER@HOST/DB ({exc})"
+        ) from exc
     return Store(url, engine, engine)
 
 

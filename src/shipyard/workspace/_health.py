@@ -12,9 +12,7 @@ HEALTH_TIMEOUT_S = 2.0
 def health(host: str, port: int, timeout_s: float = HEALTH_TIMEOUT_S) -> dict[str, object] | None:
     """The endpoint's `/health` answer, or None if it does not answer 200 in time."""
     try:
-        with urllib.request.urlopen(
-            f"http://{host}:{port}/health", timeout=timeout_s
-        ) as response:
+        with urllib.request.urlopen(f"http://{host}:{port}/health", timeout=timeout_s) as response:
             if response.status != 200:
                 return None
             data = json.loads(response.read())

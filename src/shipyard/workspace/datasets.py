@@ -12,9 +12,8 @@ import io
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
-from shipyard.core.errors import DataError, InvalidInputError, NotFoundError
+from shipyard.core.errors import DataError, NotFoundError
 from shipyard.core.ids import new_id
 from shipyard.core.names import check_name, parse_ref
 from shipyard.core.schemas import Dataset, DatasetProfile, Page
@@ -23,10 +22,10 @@ from shipyard.store import datasets as q
 from shipyard.store.tables import DatasetRow, DatasetVersionRow
 from shipyard.workspace._base import WorkspaceBase
 from shipyard.workspace._pages import next_token, page_bounds
+from shipyard.workspace.files import read_table
 from shipyard.workspace.profile import profile_frame
 
 Source = str | Path | pd.DataFrame
-_READERS = {".csv": "csv", ".txt": "csv", ".gz": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _RETRIES = 3
 
 
@@ -74,10 +73,12 @@ class DatasetOperations(WorkspaceBase):
                 dataset = DatasetRow(id=new_id("dataset"), name=name, created_at=now)
                 session.add(dataset)
                 session.flush()
+            # Numbering first: it locks the dataset until commit, so two registrations of
+            # the same content cannot both miss each other's version.
+            version = q.next_version(session, dataset.id)
             existing = q.find_by_hash(session, dataset.id, content_hash)
             if existing is not None:
                 return self._bind(existing.to_entity())
-            version = q.next_version(session, dataset.id)
             key = f"datasets/{name}/{version}/data.parquet"
             self.artifacts.write_with(key, lambda handle: frame.to_parquet(handle, index=False))
             row = DatasetVersionRow(
@@ -154,9 +155,7 @@ def read_source(source: Source) -> tuple[pd.DataFrame, str]:
         frame, origin = source, "DataFrame"
     else:
         path = Path(source)
-        if not path.is_file():
-            raise InvalidInputError(f"no such file: {path}")
-        frame, origin = _read_file(path), path.name
+        frame, origin = read_table(path), path.name
     if frame.shape[1] == 0:
         raise DataError(f"{origin} has no columns")
     if len(frame) == 0:
@@ -165,20 +164,6 @@ def read_source(source: Source) -> tuple[pd.DataFrame, str]:
     if len(set(names)) != len(names):
         raise DataError(f"{origin} has duplicate column names")
     return frame.set_axis(names, axis=1).reset_index(drop=True), origin
-
-
-def _read_file(path: Path) -> pd.DataFrame:
-    kind = _READERS.get(path.suffix.lower())
-    if kind is None:
-        raise InvalidInputError(f"{path}: unknown file type {path.suffix!r}; use .csv or .parquet")
-    try:
-        if kind == "parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path} is not a readable CSV file: {_first_line(exc)}") from exc
-    except (pa.ArrowException, OSError) as exc:
-        raise DataError(f"{path} is not a readable Parquet file: {_first_line(exc)}") from exc
 
 
 def frame_hash(frame: pd.DataFrame) -> str:
@@ -196,8 +181,3 @@ def _missing(name: str, version: int | None, versions: list[DatasetVersionRow]) 
         return f"no dataset named {name!r}"
     known = ", ".join(str(v.version) for v in versions)
     return f"dataset {name!r} has no version {version} (versions: {known})"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

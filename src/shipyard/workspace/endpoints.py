@@ -9,14 +9,24 @@ the endpoint answers its health check, `update_endpoint` when it serves the new 
 
 from __future__ import annotations
 
+import json
 import socket
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from shipyard.auth import hash_secret, issue_token
-from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
+from shipyard.core.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    ModelError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from shipyard.core.ids import new_id
 from shipyard.core.names import check_name
 from shipyard.core.schemas import Endpoint, EndpointKeys, EndpointState
@@ -179,6 +189,43 @@ class EndpointOperations(WorkspaceBase):
             ttl_s=ttl_s,
         )
 
+    # --- calling it ---------------------------------------------------------------------------
+
+    def invoke_endpoint(
+        self, name: str, records: list[dict[str, Any]], *, method: str = "predict"
+    ) -> dict[str, Any]:
+        """Score `records` at the endpoint as a client would, with the owner's credentials."""
+        endpoint = self.get_endpoint(name)
+        body = json.dumps({"data": records, "method": method}, default=str).encode()
+        request = urllib.request.Request(
+            endpoint.scoring_uri,
+            data=body,
+            headers={"Content-Type": "application/json", **self.endpoint_auth_header(name)},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                answer: dict[str, Any] = json.loads(response.read())
+                return answer
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            raise _http_error(
+                exc.code, f"endpoint {name!r} answered {exc.code}: {detail}"
+            ) from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise ConflictError(
+                f"endpoint {name!r} does not answer at {endpoint.scoring_uri}: {exc}"
+            ) from None
+
+    def endpoint_auth_header(self, name: str) -> dict[str, str]:
+        """The `Authorization` header the owner calls the endpoint with (empty if open)."""
+        endpoint = self.get_endpoint(name)
+        if endpoint.auth_mode == "key":
+            return {"Authorization": f"Bearer {self.endpoint_keys(name).primary_key}"}
+        if endpoint.auth_mode == "token":
+            return {"Authorization": f"Bearer {self.endpoint_token(name)}"}
+        return {}
+
     # --- what the supervisor reads and reports ---------------------------------------------
 
     def endpoint_dir(self, name: str) -> Path:
@@ -281,6 +328,16 @@ class EndpointOperations(WorkspaceBase):
                     f"(state {endpoint.state.value}; shipyard endpoint logs {name})"
                 )
             time.sleep(0.1)
+
+
+def _http_error(status: int, message: str) -> Exception:
+    if status in (401,):
+        return AuthenticationError(message)
+    if status == 403:
+        return PermissionDeniedError(message)
+    if 400 <= status < 500:
+        return InvalidInputError(message)
+    return ModelError(message)
 
 
 def _check_settings(auth_mode: str, workers: int, sample_rate: float) -> None:

@@ -73,32 +73,51 @@ def _alive(pid: int) -> bool:
 
 
 class Heartbeat:
-    """A daemon thread that calls `beat()` every `interval_s` until stopped."""
+    """A daemon thread that calls `beat()` every `interval_s` while it has runs to keep alive.
 
-    def __init__(
-        self, beat: Callable[[], object], interval_s: float = HEARTBEAT_INTERVAL_S
-    ) -> None:
+    `beat()` returns how many runs it refreshed; at zero the thread ends (no writes from an
+    idle process) and the next `start()` begins a new one.
+    """
+
+    def __init__(self, beat: Callable[[], int], interval_s: float = HEARTBEAT_INTERVAL_S) -> None:
         self._beat = beat
         self._interval_s = interval_s
         self._stop = threading.Event()
+        self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._kicked = False  # start() was called since the last beat
 
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="shipyard-heartbeat", daemon=True)
-        self._thread.start()
+        with self._lock:
+            self._kicked = True
+            if self._thread is not None:
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._loop, name="shipyard-heartbeat", daemon=True
+            )
+            self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=5)
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval_s):
             try:
-                self._beat()
-            except Exception:
+                refreshed = self._beat()
+            except Exception:  # a missed beat must not kill the run
                 continue
+            with self._lock:
+                idle = refreshed == 0 and not self._kicked
+                self._kicked = False
+                if idle and self._thread is threading.current_thread():
+                    self._thread = None  # a later start() begins a new thread
+                    return

@@ -158,7 +158,7 @@ class RunOperations(WorkspaceBase):
                 experiment_id=experiment_id,
                 parent_id=parent_id,
                 top_level=top_level,
-                statuses=(RunStatus(status).value,) if status else (),
+                statuses=(_status(status).value,) if status else (),
                 kind=kind,
                 conditions=parse_where(where),
                 order_by=field,
@@ -361,6 +361,14 @@ def _split_and(where: str) -> list[str]:
             current.append(word)
     parts.append(" ".join(current))
     return [p for p in parts if p.strip()] or [where]
+
+
+def _status(status: str) -> RunStatus:
+    try:
+        return RunStatus(status)
+    except ValueError:
+        names = ", ".join(s.value for s in RunStatus)
+        raise InvalidInputError(f"unknown run status {status!r}; use one of {names}") from None
 
 
 def _order(order_by: str | None) -> tuple[str, bool]:

@@ -114,7 +114,7 @@ def test_unusable_rows_are_schema_errors(model: TabularModel, rows: object, mess
 
 
 def _records(rows: pd.DataFrame) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = json.loads(rows.to_json(orient="records"))
+    data: list[dict[str, Any]] = json.loads(rows.to_json(orient="records", double_precision=15))
     return data
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from shipyard.cli._workspace import WORKSPACE_ENV, workspace_dir, workspace_flags
@@ -65,6 +64,5 @@ def test_an_unusable_database_url_is_one_line(in_workspace, tmp_path, expect_use
     expect_user_error(in_workspace("dataset", "list", "--db", unreachable), "cannot open")
 
 
-@pytest.mark.xfail(reason="the store lets an unknown database driver escape as a bug", strict=True)
 def test_an_unknown_database_driver_is_one_line(in_workspace, expect_user_error):
     expect_user_error(in_workspace("dataset", "list", "--db", "nosuchdb://x"), "nosuchdb")

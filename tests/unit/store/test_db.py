@@ -43,3 +43,8 @@ def test_an_unreachable_server_says_so_without_the_password():
     with pytest.raises(StoreUnavailableError, match="cannot open the database") as caught:
         open_store(url)
     assert "hunter2" not in str(caught.value)
+
+
+def test_an_unknown_driver_is_an_input_error():
+    with pytest.raises(InvalidInputError, match="unsupported database URL"):
+        open_store("nosuchdb://x")

