@@ -159,9 +159,11 @@ class ScoringApp:
             "/swagger.json": _Route("GET", self._swagger, "/swagger.json", True, False),
             "/metrics": _Route("GET", self._metrics, "/metrics", True, False),
         }
-        self._infer = _Route("POST", self._v2_infer, "/v2/models/{name}/infer", True, True)
-        self._model_ready = _Route("GET", self._ready, "/v2/models/{name}/ready", False, False)
-        self._metadata = _Route("GET", self._v2_metadata, "/v2/models/{name}", True, False)
+        self._model_routes = {  # /v2/models/{name}/<tail>
+            "infer": _Route("POST", self._v2_infer, "/v2/models/{name}/infer", True, True),
+            "ready": _Route("GET", self._ready, "/v2/models/{name}/ready", False, False),
+            "": _Route("GET", self._v2_metadata, "/v2/models/{name}", True, False),
+        }
         runtime.on_config = self._config_changed
         runtime.on_model = self._model_changed
         self._config_changed(runtime.config)
@@ -225,7 +227,7 @@ class ScoringApp:
         call.name = name
         if not name:
             return None
-        return {"infer": self._infer, "ready": self._model_ready, "": self._metadata}.get(tail)
+        return self._model_routes.get(tail)
 
     async def _answer(
         self, route: _Route, call: _Call, headers: list[tuple[bytes, bytes]]
