@@ -283,6 +283,43 @@ def logs(
             typer.echo(line)
 
 
+@app.command("telemetry")
+def telemetry(
+    name: NameArgument,
+    since: Annotated[str, typer.Option(metavar="DURATION", help="30s, 15m, 1h, 2d, 1w.")] = "1h",
+    bucket: Annotated[
+        int | None, typer.Option(metavar="SECONDS", min=1, help="Bucket width (default: ~24).")
+    ] = None,
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Requests, error rate and p50/p95/p99 latency per time bucket (needs logging on)."""
+    with open_workspace(workspace, db) as ws:
+        endpoint = ws.get_endpoint(name)
+        summary = ws.endpoint_telemetry(name, since=since, bucket_s=bucket)
+    if as_json:
+        render.echo_json(summary.to_dict())
+        return
+    table = Table(title=f"Endpoint {name}, last {since}, {summary.bucket_s} s buckets")
+    for column in ("from", "requests", "errors", "error rate", "p50 ms", "p95 ms", "p99 ms"):
+        table.add_column(column, justify="right" if column != "from" else "left")
+    for b in [*summary.buckets, summary.total]:
+        table.add_row(
+            "total" if b is summary.total else render.when(b.start),
+            str(b.requests),
+            str(b.failed),
+            f"{b.error_rate:.1%}",
+            render.fmt(b.p50_ms, 2),
+            render.fmt(b.p95_ms, 2),
+            render.fmt(b.p99_ms, 2),
+        )
+    console = Console()
+    console.print(table)
+    if not endpoint.logging:
+        render.warn(console, f"logging is off: shipyard endpoint update {name} --logging on")
+
+
 @app.command("invoke")
 def invoke(
     name: NameArgument,

@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from shipyard.core.schemas import Endpoint, EndpointKeys, EndpointState
 from shipyard.serving.config import AUTH_MODES, EndpointConfig
 from shipyard.store import endpoints as q
 from shipyard.store.tables import EndpointRow
+from shipyard.telemetry.summary import TelemetrySummary, parse_duration, summarize
 from shipyard.workspace._base import WorkspaceBase
 from shipyard.workspace._health import served_model
 from shipyard.workspace.secrets import WorkspaceSecrets, load_or_create
@@ -245,6 +247,14 @@ class EndpointOperations(WorkspaceBase):
             return []
         lines = path.read_text(errors="replace").splitlines()
         return lines[-tail:] if tail > 0 else lines
+
+    def endpoint_telemetry(
+        self, name: str, *, since: str = "1h", bucket_s: int | None = None
+    ) -> TelemetrySummary:
+        """Requests, error rate and p50/p95/p99 latency per time bucket, from the request log."""
+        self.get_endpoint(name)
+        start = datetime.now(UTC) - parse_duration(since)
+        return summarize(self.endpoint_dir(name) / "requests", since=start, bucket_s=bucket_s)
 
     def endpoint_rows(self) -> list[EndpointRow]:
         """Every endpoint row the supervisor must look after (deleting ones included)."""

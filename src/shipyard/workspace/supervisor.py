@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,18 +62,15 @@ class Supervisor:
     def __init__(self, ws: LocalWorkspace) -> None:
         self.ws = ws
         self.endpoints: dict[str, _Endpoint] = {}
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
 
-    def run(self, *, idle_exit_s: float | None = IDLE_EXIT_S) -> None:
-        """Supervise until stopped (SIGTERM) or, with `idle_exit_s`, idle that long."""
-        stop = False
-
-        def _stop(*_: object) -> None:
-            nonlocal stop
-            stop = True
-
-        signal.signal(signal.SIGTERM, _stop)
+    def run(
+        self, stop: threading.Event | None = None, *, idle_exit_s: float | None = IDLE_EXIT_S
+    ) -> None:
+        """Supervise until `stop` is set or, with `idle_exit_s`, nothing was left that long."""
+        stop = stop or threading.Event()
         idle_since: float | None = None
-        while not stop:
+        while not stop.is_set():
             active = self.step()
             now = time.monotonic()
             idle_since = None if active else (idle_since or now)
@@ -83,7 +81,7 @@ class Supervisor:
             ):
                 log.info("no endpoint left to supervise: exiting")
                 return
-            time.sleep(ROUND_S)
+            stop.wait(ROUND_S)
 
     def step(self) -> int:
         """One round over every endpoint; returns how many are still to be served."""
@@ -104,7 +102,7 @@ class Supervisor:
 
     def _serve(self, row: EndpointRow) -> None:
         known = self.endpoints.setdefault(row.name, self._adopt(row))
-        alive = [pid for pid in known.pids if _alive(pid)]
+        alive = [pid for pid in known.pids if self._alive(pid)]
         if len(alive) < len(known.pids):
             known.crashes += 1
             known.healthy = False
@@ -186,6 +184,7 @@ class Supervisor:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # survives the supervisor
             )
+        self._children[process.pid] = process
         self._event(row.name, f"started process {process.pid} on {row.host}:{row.port}")
         return process.pid
 
@@ -193,28 +192,33 @@ class Supervisor:
         for pid in pids:
             _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_S
-        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        while any(self._alive(p) for p in pids) and time.monotonic() < deadline:
             self._reap()
             time.sleep(0.05)
         for pid in pids:
-            if _alive(pid):
+            if self._alive(pid):
                 _signal(pid, signal.SIGKILL)
+                process = self._children.get(pid)
+                if process is not None:
+                    process.wait(timeout=STOP_GRACE_S)
         self._reap()
         if pids:
             self._event(name, f"stopped processes {pids}")
+
+    def _alive(self, pid: int) -> bool:
+        process = self._children.get(pid)
+        if process is not None:
+            return process.poll() is None
+        return _alive(pid)  # adopted from an earlier supervisor
 
     def _adopt(self, row: EndpointRow) -> _Endpoint:
         pids = [p for p in (row.pids or {}).get("pids", []) if _alive(p)]
         return _Endpoint(pids=pids, restarts=row.restarts)
 
     def _reap(self) -> None:
-        while True:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, process in list(self._children.items()):
+            if process.poll() is not None:
+                del self._children[pid]
 
     def _event(self, name: str, message: str) -> None:
         log.info("%s: %s", name, message)
@@ -232,18 +236,13 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    # A zombie child still "exists": reap it and look again.
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return _not_zombie(pid)
-    return done == 0
+    return _not_zombie(pid)
 
 
 def _not_zombie(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rpartition(")")[2].split()[0] != "Z"
+            return handle.read().rpartition(")")[2].split()[0] not in ("Z", "X")
     except OSError:
         return False
 
@@ -282,23 +281,33 @@ def ensure_running(folder: Path, db_url: str, artifacts: Path) -> None:
         return
     probe.close()
     env = {**os.environ, "SHIPYARD_DB_URL": db_url}
+    argv = [
+        sys.executable,
+        "-m",
+        "shipyard.workspace.supervisor",
+        "--workspace",
+        str(folder),
+        "--artifacts",
+        str(artifacts),
+    ]
     with open(folder / LOG_FILE, "ab") as out:
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "shipyard.workspace.supervisor",
-                "--workspace",
-                str(folder),
-                "--artifacts",
-                str(artifacts),
-            ],
+        # Through a short-lived middle process, so the supervisor is nobody's child: it
+        # outlives this command and leaves no zombie or unwaited process behind.
+        subprocess.run(
+            [sys.executable, "-c", _DETACH, *argv],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            start_new_session=True,
             env=env,
+            check=True,
+            timeout=30,
         )
+
+
+_DETACH = (
+    "import subprocess, sys; "
+    "subprocess.Popen(sys.argv[1:], start_new_session=True, stdin=subprocess.DEVNULL)"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,8 +327,11 @@ def main(argv: list[str] | None = None) -> int:
         folder, db_url=os.environ.get("SHIPYARD_DB_URL"), artifacts=args.artifacts
     )
     log.info("supervising endpoints of %s (pid %d)", folder, os.getpid())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        Supervisor(ws).run()
+        idle_s = float(os.environ.get("SHIPYARD_SUPERVISOR_IDLE_S", IDLE_EXIT_S))
+        Supervisor(ws).run(stop, idle_exit_s=idle_s)
     finally:
         ws.close()
         lock.close()
