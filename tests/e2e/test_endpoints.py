@@ -243,3 +243,52 @@ def _running(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as handle:
         return handle.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def test_the_endpoint_commands(served_workspace, tmp_path, rows):
+    from typer.testing import CliRunner
+
+    from shipyard.cli.main import app
+
+    ws: LocalWorkspace = served_workspace
+    runner = CliRunner()
+
+    def shipyard(*args: str) -> str:
+        result = runner.invoke(app, [*args, "--workspace", str(ws.folder)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    deployed = json.loads(shipyard("endpoint", "deploy", "cli", "--model", "toy-model:1", "--json"))
+    assert deployed["state"] == "healthy"
+    listing = json.loads(shipyard("endpoint", "list", "--json"))
+    assert "cli" in [e["name"] for e in listing["items"]]
+    assert "cli" in shipyard("endpoint", "list")
+    shown = shipyard("endpoint", "show", "cli")
+    assert deployed["scoring_uri"] in shown
+    assert "Authorization" in shown
+    assert "curl" in shown
+    keys = json.loads(shipyard("endpoint", "keys", "cli", "--json"))
+    assert "sk_" in shipyard("endpoint", "keys", "cli")
+    rotated = json.loads(shipyard("endpoint", "keys", "cli", "--regenerate", "secondary", "--json"))
+    assert rotated["secondary_key"] != keys["secondary_key"]
+    assert rotated["primary_key"] == keys["primary_key"]
+    updated = json.loads(shipyard("endpoint", "update", "cli", "--logging", "on", "--json"))
+    assert updated["logging"] is True
+    assert "logging on" in shipyard("endpoint", "update", "cli", "--sample-rate", "0.5")
+    rows_file = tmp_path / "rows.json"
+    rows_file.write_text(json.dumps({"data": rows}))
+    answer = json.loads(shipyard("endpoint", "invoke", "cli", "--data", str(rows_file)))
+    assert len(answer["result"]) == len(rows)
+    proba = json.loads(shipyard("endpoint", "invoke", "cli", "--data", str(rows_file), "--proba"))
+    assert set(proba["result"][0]) == {"no", "yes"}
+    _wait_until(lambda: ws.endpoint_telemetry("cli", since="5m").total.requests >= 2)
+    telemetry = json.loads(shipyard("endpoint", "telemetry", "cli", "--since", "5m", "--json"))
+    assert telemetry["total"]["requests"] >= 2
+    assert "p99 ms" in shipyard("endpoint", "telemetry", "cli")
+    assert "started process" in shipyard("endpoint", "logs", "cli", "--tail", "50")
+    bad = runner.invoke(
+        app, ["endpoint", "update", "cli", "--logging", "maybe", "--workspace", str(ws.folder)]
+    )
+    assert bad.exit_code == 2
+    assert "on or off" in bad.output
+    assert "Endpoint cli deleted" in shipyard("endpoint", "delete", "cli")
