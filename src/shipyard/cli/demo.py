@@ -1,12 +1,15 @@
 """`shipyard demo`: the Shipyard story end to end on the bundled Bank Marketing data.
 
 A small composition of the steps other commands offer (register a dataset, run AutoML
-recorded in the workspace, register the best model, load it and predict), so each new
-area of the story adds one step here.
+recorded in the workspace, register the best model, load it and predict, deploy it as a
+key-auth endpoint, switch logging on, call it, benchmark it, show its telemetry), so each
+new area of the story adds one step here. The endpoint is left running unless `--exit`.
 """
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -27,8 +30,9 @@ from shipyard.cli._workspace import (
 )
 from shipyard.cli.automl import live_progress, save_result, show_result
 from shipyard.cli.dataset import balance_table
+from shipyard.cli.endpoint import telemetry_table
 from shipyard.cli.predict import load_quietly, model_input, predictions
-from shipyard.core.schemas import Dataset, ModelVersion
+from shipyard.core.schemas import Dataset, Endpoint, ModelVersion
 from shipyard.datasets import BANK_MARKETING_CITATION, BANK_MARKETING_TARGET, load_bank_marketing
 from shipyard.workspace import LocalWorkspace
 from shipyard.workspace.automl import AutoMLRun
@@ -38,6 +42,9 @@ DEMO_METRIC = "AUC_weighted"  # about 11% "yes": accuracy would praise always sa
 DATASET_NAME = "bankmarketing"
 EXPERIMENT_NAME = "bankmarketing-automl"
 MODEL_NAME = "bankmarketing-model"
+ENDPOINT_NAME = "bankmarketing"
+BENCH_REQUESTS = 1000
+BENCH_CLIENTS = 8
 _SHOWN_FEATURES = 2
 
 
@@ -63,8 +70,8 @@ def demo(
         typer.Option(
             "--exit/--no-exit",
             envvar="SHIPYARD_DEMO_EXIT",
-            help="Return as soon as the demo is done, without the closing hints "
-            "(nothing is left running yet either way).",
+            help="Stop the demo's endpoint and return when done (for scripts); by default "
+            "the endpoint is left running.",
         ),
     ] = False,
     workspace: WorkspaceOption = None,
@@ -91,20 +98,28 @@ def demo(
         budget_s=budget,
         max_trials=max_trials,
     )
+    flags = workspace_flags(workspace, db)
     with open_workspace(workspace, db) as ws:
         recorded = record_story(ws, console, training, settings)
-    result = recorded.automl.result
-    show_result(console, result)
-    folder = save_result(console, result, output)
-    score_held_back(console, err, folder, held_back, result)
-    flags = workspace_flags(workspace, db)
-    show_recorded(console, recorded, workspace_dir(workspace), flags)
+        result = recorded.automl.result
+        show_result(console, result)
+        folder = save_result(console, result, output)
+        score_held_back(console, err, folder, held_back, result)
+        show_recorded(console, recorded, workspace_dir(workspace), flags)
+        endpoint = serve_story(ws, console, recorded.model, held_back)
+        if exit_when_done:
+            ws.delete_endpoint(endpoint.name)
+            render.say(console, f"Endpoint {endpoint.name} stopped (--exit).")
     console.print(f"Data: {BANK_MARKETING_CITATION}", soft_wrap=True, highlight=False)
     if not exit_when_done:
-        console.print(
-            f"Next: shipyard predict --model {folder} --data FILE --output predictions.csv --proba",
-            soft_wrap=True,
-            highlight=False,
+        render.say(
+            console,
+            f"Endpoint {endpoint.name} keeps running at {endpoint.scoring_uri}. Try:",
+            f"  shipyard endpoint show {endpoint.name}{flags}      (client code)",
+            f"  shipyard endpoint keys {endpoint.name}{flags}",
+            f"  shipyard endpoint bench {endpoint.name} -n 2000 -c 8{flags}",
+            f"  shipyard endpoint telemetry {endpoint.name}{flags}",
+            f"  shipyard endpoint delete {endpoint.name}{flags}    (stops it)",
         )
 
 
@@ -130,6 +145,53 @@ def record_story(
         MODEL_NAME, automl.id, description="Will the client subscribe a term deposit?"
     )
     return Recorded(dataset=dataset, automl=automl, model=model)
+
+
+def serve_story(
+    ws: LocalWorkspace, console: Console, model: ModelVersion, held_back: pd.DataFrame
+) -> Endpoint:
+    """Deploy the model with key auth, switch logging on, call it, benchmark it, telemetry."""
+    existing = {e.name for e in ws.list_endpoints()}
+    if ENDPOINT_NAME in existing:
+        endpoint = ws.update_endpoint(ENDPOINT_NAME, model=model.ref)
+        render.say(console, f"Endpoint {ENDPOINT_NAME} rolled over to {model.ref}")
+    else:
+        with console.status(f"Deploying {model.ref} as endpoint {ENDPOINT_NAME} (key auth)"):
+            endpoint = ws.deploy_endpoint(ENDPOINT_NAME, model.ref, auth_mode="key")
+        render.say(
+            console, f"Endpoint {ENDPOINT_NAME} is {endpoint.state.value}: {endpoint.scoring_uri}"
+        )
+    endpoint = ws.update_endpoint(ENDPOINT_NAME, logging=True, sample_rate=0.01)
+    render.say(console, "Request logging switched on (no restart)")
+    two = held_back.groupby(BANK_MARKETING_TARGET, group_keys=False).head(1)
+    records = json.loads(two.drop(columns=BANK_MARKETING_TARGET).to_json(orient="records"))
+    answer = ws.invoke_endpoint(ENDPOINT_NAME, records, method="predict_proba")
+    table = Table(title="Two records scored over REST (POST /score)", title_justify="left")
+    for column in ("actual", *answer["result"][0]):
+        table.add_column(column)
+    for actual, probabilities in zip(two[BANK_MARKETING_TARGET], answer["result"], strict=True):
+        table.add_row(str(actual), *(f"{p:.3f}" for p in probabilities.values()))
+    console.print(table)
+    with console.status(f"Benchmark: {BENCH_REQUESTS} one-row requests, {BENCH_CLIENTS} clients"):
+        bench = ws.bench_endpoint(
+            ENDPOINT_NAME, requests=BENCH_REQUESTS, concurrency=BENCH_CLIENTS, rows=1
+        )
+    percentiles = bench.percentiles_ms()
+    console.print(
+        render.fields_table(
+            f"Benchmark of endpoint {ENDPOINT_NAME}",
+            {
+                "requests per second": f"{bench.requests_per_s:,.0f}",
+                "failed requests": bench.failed,
+                "latency p50": f"{render.fmt(percentiles.get(50), 2)} ms",
+                "latency p99": f"{render.fmt(percentiles.get(99), 2)} ms",
+            },
+        )
+    )
+    time.sleep(1.5)  # the request log is written in batches, off the request path
+    summary = ws.endpoint_telemetry(ENDPOINT_NAME, since="5m")
+    console.print(telemetry_table(summary, f"Telemetry of endpoint {ENDPOINT_NAME}"))
+    return endpoint
 
 
 def show_recorded(console: Console, recorded: Recorded, folder: Path, flags: str) -> None:

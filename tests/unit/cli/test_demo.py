@@ -15,7 +15,8 @@ from shipyard.workspace import LocalWorkspace
 def test_demo_records_the_story_and_scores_held_back_rows(tmp_path):
     output = tmp_path / "demo-model"
     workspace = tmp_path / "ws"
-    result = CliRunner(env={"SHIPYARD_DEMO_EXIT": "1"}).invoke(
+    env = {"SHIPYARD_DEMO_EXIT": "1", "SHIPYARD_SUPERVISOR_IDLE_S": "1"}
+    result = CliRunner(env=env).invoke(
         app,
         [
             "demo",
@@ -46,12 +47,22 @@ def test_demo_records_the_story_and_scores_held_back_rows(tmp_path):
     assert held_back_rows.count("│ no ") + held_back_rows.count("│ yes ") >= 6
     assert (output / "descriptor.json").is_file()
     assert (output / "automl_result.json").is_file()
-    assert "Next:" not in text  # SHIPYARD_DEMO_EXIT=1 acts as --exit
+    for part in (
+        "Endpoint bankmarketing is healthy",
+        "Request logging switched on",
+        "Two records scored over",
+        "requests per second",
+        "Telemetry of endpoint bankmarketing",
+        "Endpoint bankmarketing stopped (--exit)",
+    ):
+        assert part in text, part
+    assert "keeps running" not in text  # SHIPYARD_DEMO_EXIT=1 acts as --exit
 
     with LocalWorkspace.open(workspace) as ws:
         dataset = ws.get_dataset("bankmarketing")
         runs = ws.list_runs(experiment="bankmarketing-automl", top_level=True).items
         model = ws.get_model("bankmarketing-model")
+        assert ws.list_endpoints() == []  # --exit stopped it
     assert dataset.rows == 32_950 - 6
     assert dataset.profile.target == BANK_MARKETING_TARGET
     assert len(runs) == 1
