@@ -94,6 +94,27 @@ def test_a_key_endpoint_scores_every_protocol_and_refuses_strangers(served_works
             headers=_bearer(keys.primary_key),
         )
         assert mlflow.json()["predictions"] == expected
+        inputs = [
+            {
+                "name": column,
+                "shape": [len(rows)],
+                "datatype": "BYTES",
+                "data": [r[column] for r in rows],
+            }
+            for column in rows[0]
+        ]
+        v2 = client.post(
+            url.replace("/score", "/v2/models/keyed/infer"),
+            json={"inputs": inputs},
+            headers=_bearer(keys.primary_key),
+        )
+        assert v2.status_code == 200, v2.text
+        assert v2.json()["outputs"][0]["data"] == expected
+        assert client.get(url.replace("/score", "/v2/health/ready")).status_code == 200
+        metrics = client.get(url.replace("/score", "/metrics"), headers=_bearer(keys.primary_key))
+        assert metrics.status_code == 200
+        assert "# TYPE" in metrics.text
+        assert client.get(url.replace("/score", "/metrics")).status_code == 401
         assert client.post(url, json={"data": rows}).status_code == 401
         wrong = client.post(url, json={"data": rows}, headers=_bearer("sk_wrong"))
         assert wrong.status_code == 401
