@@ -5,6 +5,7 @@ Secrets are stored only as hashes (`hash_secret`); a presented secret is checked
 `verify_secret` in constant time. Tokens are EdDSA JWTs signed with the workspace private key.
 """
 
+from shipyard.auth.roles import Role, parse_role, require
 from shipyard.auth.secrets import hash_secret, new_secret, verify_secret
 from shipyard.auth.tokens import (
     SigningKeys,
@@ -15,12 +16,15 @@ from shipyard.auth.tokens import (
 )
 
 __all__ = [
+    "Role",
     "SigningKeys",
     "TokenClaims",
     "hash_secret",
     "issue_token",
     "new_secret",
     "new_signing_keys",
+    "parse_role",
+    "require",
     "verify_secret",
     "verify_token",
 ]

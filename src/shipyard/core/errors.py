@@ -11,6 +11,7 @@ ShipyardError
 ├── ConflictError            the operation clashes with current state      (HTTP 409, exit 2)
 ├── AuthenticationError      no or wrong credentials                       (HTTP 401, exit 2)
 ├── PermissionDeniedError    the caller may not do this                    (HTTP 403, exit 2)
+├── TooManyRequestsError     the caller must slow down (repeated bad secrets) (HTTP 429, exit 2)
 └── ModelError               a model failed on valid input                 (HTTP 500, exit 1)
 """
 
@@ -47,6 +48,14 @@ class AuthenticationError(ShipyardError):
 
 class PermissionDeniedError(ShipyardError):
     """The caller is known but may not perform this operation."""
+
+
+class TooManyRequestsError(ShipyardError):
+    """The caller tried too often (e.g. repeated bad secrets) and must wait."""
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class ModelError(ShipyardError):

@@ -18,6 +18,8 @@ PREFIXES = {
     "model": "mdl",
     "model_version": "mv",
     "endpoint": "ep",
+    "principal": "sp",
+    "job": "job",
 }
 
 

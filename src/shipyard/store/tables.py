@@ -246,3 +246,41 @@ class EndpointRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     healthy_at: Mapped[datetime | None]
+
+
+class PrincipalRow(Base):
+    """A service principal: a role and the hash of its client secret."""
+
+    __tablename__ = "principals"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)  # also the client id
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    failed_attempts: Mapped[int]
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    rotated_at: Mapped[datetime | None]
+
+
+class JobRow(Base):
+    """Work for a worker process: queued until claimed, then heartbeating until done."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]]
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"))
+    attempts: Mapped[int]
+    max_attempts: Mapped[int]
+    worker: Mapped[str | None] = mapped_column(String(255))
+    cancel_requested: Mapped[bool]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from shipyard.store import ArtifactStore, Store
 from shipyard.workspace.liveness import HEARTBEAT_TIMEOUT_S, Heartbeat
+from shipyard.workspace.secrets import WorkspaceSecrets, load_or_create
 
 
 class WorkspaceBase:
     """The state behind a workspace; the operation mixins read it, only `open` builds it."""
 
+    folder: Path  # holds secrets.json and the supervisor lock
     store: Store
     artifacts: ArtifactStore
     owner: str
     heartbeat: Heartbeat
     heartbeat_timeout_s: float = HEARTBEAT_TIMEOUT_S
+
+    @property
+    def secrets(self) -> WorkspaceSecrets:
+        """The workspace's master key and token key pair (created on first use, then kept)."""
+        cached: WorkspaceSecrets | None = self.__dict__.get("_secrets")
+        if cached is None:
+            cached = self.__dict__["_secrets"] = load_or_create(self.folder)
+        return cached
 
     @staticmethod
     def now() -> datetime:

@@ -20,6 +20,7 @@ from shipyard.workspace.liveness import (
     current_owner,
 )
 from shipyard.workspace.models import ModelOperations
+from shipyard.workspace.principals import PrincipalOperations
 from shipyard.workspace.runs import RunOperations
 from shipyard.workspace.supervisor import ensure_running
 
@@ -28,7 +29,12 @@ ARTIFACTS_DIR = "artifacts"
 
 
 class LocalWorkspace(
-    DatasetOperations, RunOperations, AutoMLOperations, ModelOperations, EndpointOperations
+    DatasetOperations,
+    RunOperations,
+    AutoMLOperations,
+    ModelOperations,
+    EndpointOperations,
+    PrincipalOperations,
 ):
     """Datasets, experiments and runs, AutoML, the model registry and endpoints."""
 

@@ -21,6 +21,8 @@ TABLES = {
     "registered_models",
     "model_versions",
     "endpoints",
+    "principals",
+    "jobs",
 }
 
 

@@ -8,6 +8,7 @@ from shipyard.core.schemas.common import Page
 from shipyard.core.schemas.datasets import ColumnProfile, Dataset, DatasetProfile
 from shipyard.core.schemas.endpoints import Endpoint, EndpointKeys, EndpointState
 from shipyard.core.schemas.models import ModelVersion, RegisteredModel
+from shipyard.core.schemas.principals import AccessToken, Caller, Principal, PrincipalCredentials
 from shipyard.core.schemas.runs import (
     TERMINAL_STATUSES,
     Experiment,
@@ -19,6 +20,8 @@ from shipyard.core.schemas.runs import (
 
 __all__ = [
     "TERMINAL_STATUSES",
+    "AccessToken",
+    "Caller",
     "ColumnProfile",
     "Dataset",
     "DatasetProfile",
@@ -29,6 +32,8 @@ __all__ = [
     "MetricPoint",
     "ModelVersion",
     "Page",
+    "Principal",
+    "PrincipalCredentials",
     "RegisteredModel",
     "Run",
     "RunLog",
