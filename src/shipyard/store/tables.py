@@ -20,7 +20,15 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shipyard.core.schemas import Dataset, DatasetProfile, Experiment, ModelVersion, RunStatus
+from shipyard.core.schemas import (
+    Dataset,
+    DatasetProfile,
+    Experiment,
+    Job,
+    JobStatus,
+    ModelVersion,
+    RunStatus,
+)
 
 ID = String(40)
 NAME = String(255)
@@ -284,3 +292,22 @@ class JobRow(Base):
     claimed_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+    def to_entity(self) -> Job:
+        return Job(
+            id=self.id,
+            kind=self.kind,
+            status=JobStatus(self.status),
+            payload=self.payload,
+            run_id=self.run_id,
+            attempts=self.attempts,
+            max_attempts=self.max_attempts,
+            worker=self.worker,
+            cancel_requested=self.cancel_requested,
+            error=self.error,
+            created_by=self.created_by,
+            created_at=self.created_at,
+            claimed_at=self.claimed_at,
+            heartbeat_at=self.heartbeat_at,
+            finished_at=self.finished_at,
+        )

@@ -30,6 +30,10 @@ _TRIAL_STATUS = {
 }
 
 
+class RunCanceled(Exception):
+    """Raised from a progress callback to stop a run on request; it is recorded canceled."""
+
+
 @dataclass
 class AutoMLRun:
     """A recorded AutoML run: the parent run as stored, and the engine's full result."""
@@ -52,25 +56,34 @@ class AutoMLOperations(WorkspaceBase):
         *,
         experiment: str = "automl",
         callback: ProgressCallback | None = None,
+        run_id: str | None = None,
     ) -> AutoMLRun:
-        """Run AutoML on `dataset` (`NAME[:VERSION]`) in this process and record the run."""
+        """Run AutoML on `dataset` (`NAME[:VERSION]`) in this process and record the run.
+
+        Args:
+            run_id: a queued run (a job's) to record into, instead of a new one.
+        """
         ws: LocalWorkspace = self  # type: ignore[assignment]
         data = ws.get_dataset(dataset)
         frame = data.to_pandas()
-        parent = ws.create_run(
-            experiment,
-            name=f"automl {data.ref}",
-            kind="automl",
-            params=settings.to_dict(),
-            tags={"dataset": data.ref, "target": settings.target},
-            dataset_version_id=data.id,
-        )
+        if run_id is not None:
+            parent = ws.set_run_status(run_id, RunStatus.RUNNING)
+        else:
+            parent = ws.create_run(
+                experiment,
+                name=f"automl {data.ref}",
+                kind="automl",
+                params=settings.to_dict(),
+                tags={"dataset": data.ref, "target": settings.target},
+                dataset_version_id=data.id,
+            )
         recorder = RunRecorder(ws, parent, callback or ProgressCallback())
         try:
             result = run_automl(frame, settings, callback=recorder)
         except BaseException as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            status = RunStatus.CANCELED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
+            stopped = isinstance(exc, KeyboardInterrupt | RunCanceled)
+            status = RunStatus.CANCELED if stopped else RunStatus.FAILED
             recorder.close_open_trials(reason)
             ws.log_text(parent.id, f"run failed: {reason}", "error")
             ws.finish_run(parent.id, status, reason)

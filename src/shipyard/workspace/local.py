@@ -13,6 +13,7 @@ from shipyard.store import ArtifactStore, open_store
 from shipyard.workspace.automl import AutoMLOperations
 from shipyard.workspace.datasets import DatasetOperations
 from shipyard.workspace.endpoints import EndpointOperations
+from shipyard.workspace.jobs import JobOperations
 from shipyard.workspace.liveness import (
     HEARTBEAT_INTERVAL_S,
     HEARTBEAT_TIMEOUT_S,
@@ -35,6 +36,7 @@ class LocalWorkspace(
     ModelOperations,
     EndpointOperations,
     PrincipalOperations,
+    JobOperations,
 ):
     """Datasets, experiments and runs, AutoML, the model registry and endpoints."""
 

@@ -1,0 +1,29 @@
+"""`shipyard worker`: run the workspace's queued jobs (AutoML runs submitted over the API)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from rich.console import Console
+
+from shipyard.cli._workspace import DbOption, WorkspaceOption, open_workspace
+from shipyard.workspace.worker import run_worker
+
+
+def worker(workspace: WorkspaceOption = None, db: DbOption = None) -> None:
+    """Claim and run queued jobs, one at a time, until stopped (Ctrl-C or SIGTERM).
+
+    Start as many as the machine can take; each claims jobs atomically, heartbeats while
+    it runs one, and a job whose worker dies is queued again for another.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with open_workspace(workspace, db) as ws:
+        Console(stderr=True).print(f"worker {ws.owner} on {ws.folder}: waiting for jobs")
+        try:
+            run_worker(ws, stop)
+        except KeyboardInterrupt:
+            stop.set()

@@ -1,0 +1,187 @@
+"""Jobs: AutoML runs submitted to be done in the background by worker processes.
+
+Submitting records a queued parent run and a queued job pointing at it. A worker claims
+the job atomically, heartbeats while it runs it, and finishes it. A job whose worker is
+gone (its process ended on this host, or its heartbeat is older than the timeout) is put
+back in the queue with a fresh run while attempts remain, else failed with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from shipyard.automl import AutoMLSettings
+from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
+from shipyard.core.ids import new_id
+from shipyard.core.schemas import Job, JobStatus, Page, RunStatus
+from shipyard.store import Session
+from shipyard.store import jobs as q
+from shipyard.store.tables import JobRow
+from shipyard.workspace._base import WorkspaceBase
+from shipyard.workspace._pages import next_token, page_bounds
+from shipyard.workspace.liveness import dead_reason
+
+if TYPE_CHECKING:
+    from shipyard.workspace.local import LocalWorkspace
+
+AUTOML = "automl"
+MAX_ATTEMPTS = 10
+JOB_TIMEOUT_S = 60.0
+
+
+class JobOperations(WorkspaceBase):
+    """Submit, list, get and cancel jobs; what workers call to claim and finish them."""
+
+    def submit_automl_job(
+        self,
+        dataset: str,
+        settings: AutoMLSettings | Mapping[str, Any],
+        *,
+        experiment: str = "automl",
+        max_attempts: int = 2,
+        created_by: str | None = None,
+    ) -> Job:
+        """Queue an AutoML run of `dataset` for a worker; its parent run is created queued."""
+        ws: LocalWorkspace = self  # type: ignore[assignment]
+        if not 1 <= max_attempts <= MAX_ATTEMPTS:
+            raise InvalidInputError(f"max_attempts must be between 1 and {MAX_ATTEMPTS}")
+        parsed = (
+            settings
+            if isinstance(settings, AutoMLSettings)
+            else AutoMLSettings.from_dict(dict(settings))
+        )
+        data = ws.get_dataset(dataset)
+        payload = {"dataset": data.ref, "settings": parsed.to_dict(), "experiment": experiment}
+        run = self._queued_run(payload)
+        with self.store.write() as session:
+            row = JobRow(
+                id=new_id("job"),
+                kind=AUTOML,
+                status=JobStatus.QUEUED.value,
+                payload=payload,
+                run_id=run,
+                attempts=0,
+                max_attempts=max_attempts,
+                cancel_requested=False,
+                created_by=created_by,
+                created_at=self.now(),
+            )
+            session.add(row)
+            session.flush()
+            return row.to_entity()
+
+    def get_job(self, job_id: str) -> Job:
+        """The job with id `job_id` (after noticing lost workers)."""
+        self.recover_jobs()
+        with self.store.read() as session:
+            return self._job(session, job_id).to_entity()
+
+    def list_jobs(
+        self, *, status: str | None = None, max_results: int = 50, page_token: str | None = None
+    ) -> Page[Job]:
+        """Jobs, newest first, optionally of one status."""
+        self.recover_jobs()
+        if status is not None and status not in {s.value for s in JobStatus}:
+            raise InvalidInputError(f"unknown job status {status!r}")
+        offset, limit = page_bounds(page_token, max_results)
+        with self.store.read() as session:
+            rows, total = q.page(session, status, offset, limit)
+            items = [r.to_entity() for r in rows]
+        return Page[Job](items=items, total=total, next_page_token=next_token(offset, limit, total))
+
+    def cancel_job(self, job_id: str) -> Job:
+        """Cancel a queued job now, or ask the worker of a running one to stop."""
+        ws: LocalWorkspace = self  # type: ignore[assignment]
+        with self.store.write() as session:
+            row = self._job(session, job_id)
+            if row.status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED):
+                raise ConflictError(f"job {job_id} is {row.status}; it cannot be canceled")
+            row.cancel_requested = True
+            queued = row.status == JobStatus.QUEUED
+            if queued:
+                row.status, row.finished_at = JobStatus.CANCELED.value, self.now()
+                row.error = "canceled before a worker took it"
+            run_id = row.run_id
+        if queued and run_id is not None:
+            ws.set_run_status(run_id, RunStatus.CANCELED, "canceled before a worker took it")
+        return self.get_job(job_id)
+
+    # --- what workers call -------------------------------------------------------------
+
+    def claim_job(self) -> Job | None:
+        """Take the oldest queued job for this process, or None."""
+        with self.store.write() as session:
+            row = q.claim_next(session, self.owner, self.now())
+            return None if row is None else row.to_entity()
+
+    def job_heartbeat(self, job_id: str) -> bool:
+        """Record that this worker is alive; returns whether cancellation was requested."""
+        with self.store.write() as session:
+            row = self._job(session, job_id)
+            row.heartbeat_at = self.now()
+            return row.cancel_requested
+
+    def finish_job(self, job_id: str, status: JobStatus, error: str | None = None) -> Job:
+        """Record how a claimed job ended."""
+        with self.store.write() as session:
+            row = self._job(session, job_id)
+            row.status, row.error, row.finished_at = JobStatus(status).value, error, self.now()
+            return row.to_entity()
+
+    def recover_jobs(self, timeout_s: float = JOB_TIMEOUT_S) -> int:
+        """Re-queue (or fail, out of attempts) running jobs whose worker is gone."""
+        ws: LocalWorkspace = self  # type: ignore[assignment]
+        now = self.now()
+        with self.store.read() as session:
+            suspects = [
+                (r.id, reason)
+                for r in q.running(session)
+                if r.worker != self.owner
+                and (reason := dead_reason(r.worker, r.heartbeat_at, now, timeout_s)) is not None
+            ]
+        recovered = 0
+        for job_id, reason in suspects:
+            recovered += self._recover(ws, job_id, f"worker lost: {reason}")
+        return recovered
+
+    def _recover(self, ws: LocalWorkspace, job_id: str, reason: str) -> int:
+        ws.check_liveness()  # fails the lost attempt's run with its own reason
+        with self.store.write() as session:
+            row = session.get(JobRow, job_id)
+            if row is None or row.status != JobStatus.RUNNING:
+                return 0  # another process recovered it first
+            retry = row.attempts < row.max_attempts and not row.cancel_requested
+            row.error, row.worker = reason, None
+            if not retry:
+                row.status, row.finished_at = JobStatus.FAILED.value, self.now()
+                row.error = f"{reason}; no attempts left ({row.attempts} of {row.max_attempts})"
+                return 1
+            row.status = JobStatus.QUEUED.value
+            payload = dict(row.payload)
+        run_id = self._queued_run(payload)
+        with self.store.write() as session:
+            row = self._job(session, job_id)
+            row.run_id = run_id
+        return 1
+
+    def _queued_run(self, payload: Mapping[str, Any]) -> str:
+        ws: LocalWorkspace = self  # type: ignore[assignment]
+        data = ws.get_dataset(payload["dataset"])
+        settings = payload["settings"]
+        run = ws.create_run(
+            payload["experiment"],
+            name=f"automl {data.ref}",
+            kind="automl",
+            params=settings,
+            tags={"dataset": data.ref, "target": str(settings.get("target"))},
+            status=RunStatus.QUEUED,
+            dataset_version_id=data.id,
+        )
+        return run.id
+
+    def _job(self, session: Session, job_id: str) -> JobRow:
+        row = session.get(JobRow, job_id)
+        if row is None:
+            raise NotFoundError(f"no job with id {job_id!r}")
+        return row

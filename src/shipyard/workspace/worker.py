@@ -1,0 +1,127 @@
+"""A worker process: claims jobs from the workspace's queue and runs them, one at a time.
+
+`shipyard worker` (or the server's `--workers N`) runs `run_worker` until SIGTERM. While a
+job runs, a thread heartbeats it every few seconds and picks up a cancel request, which
+stops the AutoML run at the next trial boundary (recorded canceled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shipyard.automl import AutoMLSettings, ProgressCallback, Trial
+from shipyard.core.schemas import Job, JobStatus
+from shipyard.workspace.automl import RunCanceled
+
+if TYPE_CHECKING:
+    from shipyard.workspace.local import LocalWorkspace
+
+POLL_S = 0.2
+HEARTBEAT_S = 5.0
+log = logging.getLogger("shipyard.worker")
+
+
+class _JobBeat:
+    """Heartbeats one job from a thread and remembers whether it should stop."""
+
+    def __init__(self, ws: LocalWorkspace, job_id: str, interval_s: float) -> None:
+        self.ws, self.job_id, self.interval_s = ws, job_id, interval_s
+        self.cancel_requested = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="shipyard-job-beat", daemon=True)
+
+    def __enter__(self) -> _JobBeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.cancel_requested = self.ws.job_heartbeat(self.job_id)
+            except Exception:  # a missed beat is retried; the job goes on
+                log.exception("heartbeat of job %s", self.job_id)
+
+
+class _StopOnCancel(ProgressCallback):
+    def __init__(self, beat: _JobBeat) -> None:
+        self.beat = beat
+
+    def on_trial_end(self, trial: Trial) -> None:  # noqa: ARG002 - any trial's end will do
+        if self.beat.cancel_requested:
+            raise RunCanceled("canceled on request")
+
+
+def execute(ws: LocalWorkspace, job: Job, *, heartbeat_s: float = HEARTBEAT_S) -> Job:
+    """Run one claimed job to its end and record how it ended."""
+    log.info("job %s (%s): started, attempt %d", job.id, job.kind, job.attempts)
+    with _JobBeat(ws, job.id, heartbeat_s) as beat:
+        try:
+            payload = job.payload
+            settings = AutoMLSettings.from_dict(payload["settings"])
+            ws.automl(
+                payload["dataset"],
+                settings,
+                experiment=payload["experiment"],
+                run_id=job.run_id,
+                callback=_StopOnCancel(beat),
+            )
+        except RunCanceled:
+            return ws.finish_job(job.id, JobStatus.CANCELED, "canceled on request")
+        except Exception as exc:
+            log.exception("job %s failed", job.id)
+            return ws.finish_job(job.id, JobStatus.FAILED, f"{type(exc).__name__}: {exc}")
+    log.info("job %s: completed", job.id)
+    return ws.finish_job(job.id, JobStatus.COMPLETED)
+
+
+def run_worker(
+    ws: LocalWorkspace,
+    stop: threading.Event,
+    *,
+    poll_s: float = POLL_S,
+    heartbeat_s: float = HEARTBEAT_S,
+    max_jobs: int | None = None,
+) -> int:
+    """Claim and run jobs until `stop` is set (or `max_jobs` ran); returns how many ran."""
+    done = 0
+    while not stop.is_set() and (max_jobs is None or done < max_jobs):
+        ws.recover_jobs()
+        job = ws.claim_job()
+        if job is None:
+            stop.wait(poll_s)
+            continue
+        execute(ws, job, heartbeat_s=heartbeat_s)
+        done += 1
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    from shipyard.workspace.local import LocalWorkspace
+
+    parser = argparse.ArgumentParser(description="Run the jobs of a Shipyard workspace.")
+    parser.add_argument("--workspace", required=True, help="workspace folder")
+    parser.add_argument("--artifacts", help="artifact folder (default: the workspace's)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    db_url = os.environ.get("SHIPYARD_DB_URL")  # not argv: a URL may hold a password
+    with LocalWorkspace.open(Path(args.workspace), db_url=db_url, artifacts=args.artifacts) as ws:
+        log.info("worker %s ready", ws.owner)
+        run_worker(ws, stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

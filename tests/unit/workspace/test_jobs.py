@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
+from shipyard.core.schemas import JobStatus, RunStatus
+from shipyard.store.tables import JobRow, RunRow
+from shipyard.workspace.worker import execute, run_worker
+from tests.fixtures.automl import FAST_SETTINGS, make_frame
+
+SETTINGS = {"target": "y", **FAST_SETTINGS, "allowed_learners": ["linear"], "max_trials": 2}
+
+
+@pytest.fixture
+def toy(workspace):
+    workspace.register_dataset("toy", make_frame("binary", seed=0))
+    return workspace
+
+
+def _dead_worker(ws, job_id: str) -> None:
+    """Make the job and its run look owned by a process of this host that is gone."""
+    ghost = f"{ws.owner.split(':')[0]}:999999999:1"
+    with ws.store.write() as session:
+        job = session.get(JobRow, job_id)
+        job.worker = ghost
+        run = session.get(RunRow, job.run_id)
+        run.owner = ghost
+
+
+def test_a_submitted_job_is_queued_with_a_queued_run(toy):
+    job = toy.submit_automl_job("toy", SETTINGS, experiment="bg", created_by="sp_x")
+    assert job.status is JobStatus.QUEUED
+    run = toy.get_run(job.run_id)
+    assert (run.status, run.kind, run.experiment) == (RunStatus.QUEUED, "automl", "bg")
+    assert job.payload["dataset"] == "toy:1"
+    assert [j.id for j in toy.list_jobs(status="queued").items] == [job.id]
+
+
+def test_jobs_are_claimed_once_oldest_first(toy):
+    first = toy.submit_automl_job("toy", SETTINGS)
+    second = toy.submit_automl_job("toy", SETTINGS)
+    claimed = toy.claim_job()
+    assert claimed.id == first.id
+    assert claimed.status is JobStatus.RUNNING
+    assert claimed.attempts == 1
+    assert toy.claim_job().id == second.id
+    assert toy.claim_job() is None
+
+
+@pytest.mark.slow
+def test_a_worker_runs_a_job_to_completion(toy):
+    job = toy.submit_automl_job("toy", SETTINGS)
+    assert run_worker(toy, threading.Event(), max_jobs=1) == 1
+    done = toy.get_job(job.id)
+    assert done.status is JobStatus.COMPLETED
+    run = toy.get_run(done.run_id)
+    assert run.status is RunStatus.COMPLETED
+    assert run.has_model
+    assert toy.list_runs(parent_id=run.id).total >= 2
+
+
+@pytest.mark.slow
+def test_a_bad_job_fails_with_the_reason(toy):
+    job = toy.submit_automl_job("toy", {**SETTINGS, "target": "nope"})
+    claimed = toy.claim_job()
+    finished = execute(toy, claimed)
+    assert finished.status is JobStatus.FAILED
+    assert "nope" in finished.error
+    assert toy.get_run(job.run_id).status is RunStatus.FAILED
+
+
+def test_canceling(toy):
+    queued = toy.submit_automl_job("toy", SETTINGS)
+    canceled = toy.cancel_job(queued.id)
+    assert canceled.status is JobStatus.CANCELED
+    assert toy.get_run(queued.run_id).status is RunStatus.CANCELED
+    with pytest.raises(ConflictError, match="cannot be canceled"):
+        toy.cancel_job(queued.id)
+    running = toy.submit_automl_job("toy", SETTINGS)
+    toy.claim_job()
+    assert toy.cancel_job(running.id).status is JobStatus.RUNNING
+    assert toy.job_heartbeat(running.id) is True  # the worker hears it on its next beat
+
+
+def test_a_lost_worker_s_job_is_queued_again_then_failed_when_out_of_attempts(toy):
+    job = toy.submit_automl_job("toy", SETTINGS, max_attempts=2)
+    toy.claim_job()
+    toy.set_run_status(job.run_id, RunStatus.RUNNING)
+    _dead_worker(toy, job.id)
+    assert toy.recover_jobs() == 1
+    again = toy.get_job(job.id)
+    assert again.status is JobStatus.QUEUED
+    assert "worker lost" in again.error
+    assert again.run_id != job.run_id
+    lost_run = toy.get_run(job.run_id)
+    assert lost_run.status is RunStatus.FAILED
+    assert toy.get_run(again.run_id).status is RunStatus.QUEUED
+
+    assert toy.claim_job().attempts == 2
+    _dead_worker(toy, job.id)
+    toy.recover_jobs()
+    final = toy.get_job(job.id)
+    assert final.status is JobStatus.FAILED
+    assert "no attempts left (2 of 2)" in final.error
+
+
+def test_bad_submissions_store_nothing(toy):
+    with pytest.raises(NotFoundError):
+        toy.submit_automl_job("ghost", SETTINGS)
+    with pytest.raises(InvalidInputError, match="unknown AutoML setting"):
+        toy.submit_automl_job("toy", {**SETTINGS, "speed": "max"})
+    with pytest.raises(InvalidInputError, match="max_attempts"):
+        toy.submit_automl_job("toy", SETTINGS, max_attempts=0)
+    with pytest.raises(InvalidInputError, match="unknown job status"):
+        toy.list_jobs(status="lost")
+    with pytest.raises(NotFoundError):
+        toy.get_job("job_nope")
+    assert toy.list_jobs().total == 0
+    assert toy.list_runs().total == 0
