@@ -7,8 +7,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipyard.workspace import LocalWorkspace
+
+if TYPE_CHECKING:
+    from shipyard.core.interface import WorkspaceAPI
+
+    # mypy checks here that the local workspace implements the whole protocol.
+    _LOCAL_IS_A_WORKSPACE: type[WorkspaceAPI] = LocalWorkspace
 
 
 class Workspace:

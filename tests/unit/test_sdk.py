@@ -18,3 +18,10 @@ def test_workspace_is_a_factory_only():
         shipyard.Workspace()
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         _ = shipyard.Nope
+
+
+def test_the_local_workspace_offers_the_whole_workspace_api(tmp_path):
+    from shipyard.core.interface import WorkspaceAPI
+
+    with shipyard.Workspace.local(tmp_path / "ws") as ws:
+        assert isinstance(ws, WorkspaceAPI)

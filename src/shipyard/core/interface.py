@@ -2,6 +2,7 @@
 
 `ScoringModel` is what the scoring service needs of a model: the AutoML engine's
 `TabularModel` satisfies it, and `serving` depends on this protocol, never on `automl`.
+`WorkspaceAPI` is what the SDK's workspace offers, locally or over HTTP.
 """
 
 from __future__ import annotations
@@ -10,6 +11,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import pandas as pd
+
+from shipyard.core.schemas import (
+    Dataset,
+    DatasetProfile,
+    Endpoint,
+    EndpointKeys,
+    Experiment,
+    Job,
+    MetricPoint,
+    ModelVersion,
+    Page,
+    RegisteredModel,
+    Run,
+    RunLog,
+)
 
 
 @runtime_checkable
@@ -25,3 +42,93 @@ class ScoringModel(Protocol):
     ) -> np.ndarray:
         """Labels or values (or class probabilities with `proba`) for the records."""
         ...
+
+
+@runtime_checkable
+class WorkspaceAPI(Protocol):
+    """The operations a workspace offers, the same in this process and over HTTP.
+
+    `workspace.LocalWorkspace` implements it over the store; `client.RemoteWorkspace`
+    over the server's REST API. One contract test suite runs against both.
+    """
+
+    # datasets
+    def register_dataset(
+        self,
+        name: str,
+        source: Any,
+        *,
+        description: str | None = None,
+        target: str | None = None,
+    ) -> Dataset: ...
+    def get_dataset(self, ref: str, version: int | None = None) -> Dataset: ...
+    def list_datasets(
+        self, *, max_results: int = 100, page_token: str | None = None
+    ) -> Page[Dataset]: ...
+    def list_dataset_versions(self, name: str) -> list[Dataset]: ...
+    def load_dataset(self, ref: str, version: int | None = None) -> pd.DataFrame: ...
+    def profile_dataset(self, ref: str, target: str) -> DatasetProfile: ...
+
+    # experiments and runs
+    def create_experiment(self, name: str, description: str | None = None) -> Experiment: ...
+    def get_experiment(self, name: str) -> Experiment: ...
+    def list_experiments(self) -> list[Experiment]: ...
+    def get_run(self, run_id: str) -> Run: ...
+    def list_runs(
+        self,
+        *,
+        experiment: str | None = None,
+        parent_id: str | None = None,
+        top_level: bool = False,
+        status: str | None = None,
+        kind: str | None = None,
+        where: str | None = None,
+        order_by: str | None = None,
+        max_results: int = 50,
+        page_token: str | None = None,
+    ) -> Page[Run]: ...
+    def best_child(self, parent_id: str, metric: str, *, higher_is_better: bool = True) -> Run: ...
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], *, step: int = 0) -> int: ...
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None: ...
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
+    def log_text(self, run_id: str, message: str, level: str = "info") -> None: ...
+    def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]: ...
+    def get_run_logs(self, run_id: str, *, tail: int | None = None) -> list[RunLog]: ...
+    def list_artifacts(self, run_id: str) -> list[str]: ...
+    def read_artifact(self, run_id: str, path: str) -> bytes: ...
+
+    # model registry
+    def register_model(
+        self,
+        name: str,
+        run_id: str,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> ModelVersion: ...
+    def get_model(self, ref: str, version: int | None = None) -> ModelVersion: ...
+    def list_models(
+        self, *, max_results: int = 100, page_token: str | None = None
+    ) -> Page[RegisteredModel]: ...
+    def list_model_versions(self, name: str) -> list[ModelVersion]: ...
+
+    # endpoints
+    def get_endpoint(self, name: str) -> Endpoint: ...
+    def list_endpoints(self) -> list[Endpoint]: ...
+    def endpoint_keys(self, name: str) -> EndpointKeys: ...
+
+    # jobs
+    def submit_automl_job(
+        self,
+        dataset: str,
+        settings: Any,
+        *,
+        experiment: str = "automl",
+        max_attempts: int = 2,
+        created_by: str | None = None,
+    ) -> Job: ...
+    def get_job(self, job_id: str) -> Job: ...
+    def list_jobs(
+        self, *, status: str | None = None, max_results: int = 50, page_token: str | None = None
+    ) -> Page[Job]: ...
+    def cancel_job(self, job_id: str) -> Job: ...
