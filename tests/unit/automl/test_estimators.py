@@ -137,3 +137,18 @@ def test_balanced_weights_give_each_class_the_same_total() -> None:
     w = balanced_weights(y)
     totals = [w[y == k].sum() for k in range(3)]
     np.testing.assert_allclose(totals, [15.0, 15.0, 15.0])
+
+
+def test_xgboost_scores_small_batches_on_one_thread(frame_of: MakeFrame, encoded: Encoded) -> None:
+    # idle OpenMP threads spin on the cores of a busy scoring process (see XGBPredictor)
+    learner = all_learners()["xgboost"]
+    X, y, ctx = encoded(frame_of("binary", rows=200), "binary")
+    model = learner.fit(learner.initial(ctx), X, y, None, ctx, None)
+    large = np.vstack([X] * 2)  # over the small-batch size
+    out_large = model.predict(large)
+    assert model.__dict__["_threads"] == ctx.n_jobs
+    out_small = model.predict(X[:5])
+    assert model.__dict__["_threads"] == 1
+    np.testing.assert_allclose(out_small, out_large[:5], rtol=1e-9)
+    state = model.__getstate__()
+    assert "_threads" not in state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,8 @@ from shipyard.automl.estimators.base import (
     check_deadline,
 )
 
+_SMALL_BATCH = 64
+
 
 class XGBPredictor:
     """A trained XGBoost booster."""
@@ -26,10 +29,31 @@ class XGBPredictor:
         self.n_classes = n_classes
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        self._use_threads(1 if len(X) <= _SMALL_BATCH else self._trained_threads())
         out = np.asarray(self.booster.inplace_predict(X))
         if self.task == "classification" and self.n_classes == 2:
             return binary_to_two_columns(out)
         return out
+
+    def _use_threads(self, threads: int) -> None:
+        # One thread on a handful of rows: XGBoost's fixed cost per call does not shrink
+        # with threads, and an OpenMP team's idle threads spin on the cores that a busy
+        # scoring process (and its neighbours) need. Set only on a change (2 us).
+        if self.__dict__.get("_threads") != threads:
+            self.booster.set_param({"nthread": threads})
+            self.__dict__["_threads"] = threads
+
+    def _trained_threads(self) -> int:
+        if "_trained" not in self.__dict__:
+            config = json.loads(self.booster.save_config())
+            self.__dict__["_trained"] = int(config["learner"]["generic_param"]["nthread"])
+        return int(self.__dict__["_trained"])
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the thread setting belongs to this process, not to the saved model
+        state = dict(self.__dict__)
+        state.pop("_threads", None)
+        return state
 
 
 class _Deadline(xgboost.callback.TrainingCallback):
