@@ -16,6 +16,8 @@ from shipyard.cli._options import JsonOption
 from shipyard.cli._workspace import DbOption, WorkspaceOption, open_workspace, workspace_flags
 from shipyard.core.errors import InvalidInputError
 from shipyard.core.schemas import Endpoint
+from shipyard.serving.bench import BenchResult, write_ab_files
+from shipyard.telemetry.summary import TelemetrySummary
 from shipyard.workspace.files import read_table
 
 app = typer.Typer(
@@ -301,7 +303,16 @@ def telemetry(
     if as_json:
         render.echo_json(summary.to_dict())
         return
-    table = Table(title=f"Endpoint {name}, last {since}, {summary.bucket_s} s buckets")
+    table = telemetry_table(summary, f"Endpoint {name}, last {since}")
+    console = Console()
+    console.print(table)
+    if not endpoint.logging:
+        render.warn(console, f"logging is off: shipyard endpoint update {name} --logging on")
+
+
+def telemetry_table(summary: TelemetrySummary, title: str) -> Table:
+    """Requests, errors and latency percentiles per bucket, then the total."""
+    table = Table(title=f"{title}, {summary.bucket_s} s buckets", title_justify="left")
     for column in ("from", "requests", "errors", "error rate", "p50 ms", "p95 ms", "p99 ms"):
         table.add_column(column, justify="right" if column != "from" else "left")
     for b in [*summary.buckets, summary.total]:
@@ -314,10 +325,7 @@ def telemetry(
             render.fmt(b.p95_ms, 2),
             render.fmt(b.p99_ms, 2),
         )
-    console = Console()
-    console.print(table)
-    if not endpoint.logging:
-        render.warn(console, f"logging is off: shipyard endpoint update {name} --logging on")
+    return table
 
 
 @app.command("invoke")
@@ -336,6 +344,109 @@ def invoke(
     with open_workspace(workspace, db) as ws:
         answer = ws.invoke_endpoint(name, records, method="predict_proba" if proba else "predict")
     render.echo_json(answer)
+
+
+@app.command("bench")
+def bench(
+    name: NameArgument,
+    requests: Annotated[
+        int, typer.Option("-n", "--requests", min=1, max=10_000_000, help="Requests to send.")
+    ] = 1000,
+    concurrency: Annotated[
+        int, typer.Option("-c", "--concurrency", min=1, max=1000, help="Concurrent clients.")
+    ] = 8,
+    rows: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Rows per request (the model's example).")
+    ] = 1,
+    proba: Annotated[bool, typer.Option("--proba", help="Ask for class probabilities.")] = False,
+    keep_alive: Annotated[
+        bool,
+        typer.Option("--keep-alive/--no-keep-alive", help="Reuse each client's connection."),
+    ] = True,
+    emit_ab: Annotated[
+        Path | None,
+        typer.Option(
+            "--emit-ab",
+            metavar="DIR",
+            help="Write payload.json and ab.sh (Apache Benchmark, same request) and exit.",
+        ),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Measure the endpoint: requests/s, latency percentiles, failed requests (as ab does).
+
+    Each of the -c clients sends the model's example row on its own connection until -n
+    requests are answered; a non-2xx answer or a broken exchange counts as failed. The
+    load generator runs on this machine, so it shares the CPU with a local endpoint.
+    """
+    with open_workspace(workspace, db) as ws:
+        if emit_ab is not None:
+            target = ws.endpoint_bench_target(name, rows=rows, proba=proba)
+        else:
+            result = ws.bench_endpoint(
+                name,
+                requests=requests,
+                concurrency=concurrency,
+                rows=rows,
+                proba=proba,
+                keep_alive=keep_alive,
+            )
+    if emit_ab is not None:
+        script, command = write_ab_files(
+            target, emit_ab, requests=requests, concurrency=concurrency
+        )
+        out, err = render.consoles()
+        if target.headers:
+            render.warn(
+                err, f"{script} holds the endpoint's credentials (mode 600): keep it private"
+            )
+        render.say(out, f"wrote {emit_ab / 'payload.json'} and {script}; from {emit_ab}, run:")
+        render.say(out, command)
+        return
+    if as_json:
+        render.echo_json(result.to_dict())
+        return
+    console = Console()
+    console.print(render.fields_table(f"Benchmark of endpoint {name}", _bench_fields(result)))
+    percentiles = Table(title="Requests served within (ms)", title_justify="left")
+    for p in result.percentiles_ms():
+        percentiles.add_column(f"{p}%", justify="right")
+    percentiles.add_row(*(render.fmt(v, 2) for v in result.percentiles_ms().values()))
+    console.print(percentiles)
+    if result.failed:
+        render.warn(console, f"{result.failed} request(s) failed: {_failures(result)}")
+
+
+def _bench_fields(result: BenchResult) -> dict[str, Any]:
+    received, sent = result.transfer_kb_s()
+    return {
+        "URL": result.url,
+        "concurrency level": result.concurrency,
+        "keep-alive": "yes" if result.keep_alive else "no",
+        "time taken": f"{result.time_taken_s:.3f} s",
+        "complete requests": result.complete,
+        "failed requests": result.failed,
+        "non-2xx responses": result.non_2xx or None,
+        "total transferred": f"{result.bytes_received:,} bytes",
+        "body transferred": f"{result.body_bytes_received:,} bytes",
+        "requests per second": f"{result.requests_per_s:,.1f} [#/s] (mean)",
+        "time per request": f"{render.fmt(result.time_per_request_ms, 3)} ms (mean)",
+        "time per request, all clients": (
+            f"{render.fmt(result.time_per_request_all_ms, 3)} ms (mean, across all "
+            "concurrent requests)"
+        ),
+        "latency": f"{render.fmt(result.mean_ms, 3)} ms (mean)",
+        "transfer rate": f"{received:,.1f} KB/s received, {sent:,.1f} KB/s sent",
+    }
+
+
+def _failures(result: BenchResult) -> str:
+    parts = [f"{n} x {status}" for status, n in sorted(result.statuses.items()) if status >= 300]
+    if result.errors:
+        parts.append(f"{result.errors} broken ({result.first_error})")
+    return ", ".join(parts)
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:

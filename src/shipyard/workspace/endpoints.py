@@ -31,13 +31,14 @@ from shipyard.core.errors import (
 from shipyard.core.ids import new_id
 from shipyard.core.names import check_name
 from shipyard.core.schemas import Endpoint, EndpointKeys, EndpointState
+from shipyard.serving.bench import BenchResult, BenchTarget, run_bench
 from shipyard.serving.config import AUTH_MODES, EndpointConfig
+from shipyard.serving.payloads import MAX_ROWS
 from shipyard.store import endpoints as q
 from shipyard.store.tables import EndpointRow
 from shipyard.telemetry.summary import TelemetrySummary, parse_duration, summarize
 from shipyard.workspace._base import WorkspaceBase
 from shipyard.workspace._health import served_model
-from shipyard.workspace.secrets import WorkspaceSecrets, load_or_create
 
 SLOTS = ("primary", "secondary")
 DEFAULT_WAIT_S = 90.0
@@ -48,7 +49,6 @@ _SETTLED = {EndpointState.HEALTHY, EndpointState.FAILED}
 class EndpointOperations(WorkspaceBase):
     """Deploy, list, show, update, delete endpoints; their keys, tokens, logs and telemetry."""
 
-    folder: Path
     ensure_supervisor: Callable[[], None]
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -228,6 +228,36 @@ class EndpointOperations(WorkspaceBase):
             return {"Authorization": f"Bearer {self.endpoint_token(name)}"}
         return {}
 
+    def endpoint_bench_target(
+        self, name: str, *, rows: int = 1, proba: bool = False
+    ) -> BenchTarget:
+        """The request a benchmark repeats: the model's example row `rows` times, as the owner."""
+        if not 1 <= rows <= MAX_ROWS:
+            raise InvalidInputError(f"rows must be between 1 and {MAX_ROWS}")
+        endpoint = self.get_endpoint(name)
+        example = self.get_model(endpoint.model).descriptor.get("example")  # type: ignore[attr-defined]
+        if not isinstance(example, dict) or not example:
+            raise InvalidInputError(f"model {endpoint.model} has no example row to send")
+        document: dict[str, Any] = {"data": [example] * rows}
+        if proba:
+            document["method"] = "predict_proba"
+        body = json.dumps(document, default=str).encode()
+        return BenchTarget(endpoint.scoring_uri, body, self.endpoint_auth_header(name))
+
+    def bench_endpoint(
+        self,
+        name: str,
+        *,
+        requests: int = 1000,
+        concurrency: int = 8,
+        rows: int = 1,
+        proba: bool = False,
+        keep_alive: bool = True,
+    ) -> BenchResult:
+        """Send the example request `requests` times from `concurrency` clients; ab's figures."""
+        target = self.endpoint_bench_target(name, rows=rows, proba=proba)
+        return run_bench(target, requests=requests, concurrency=concurrency, keep_alive=keep_alive)
+
     # --- what the supervisor reads and reports ---------------------------------------------
 
     def endpoint_dir(self, name: str) -> Path:
@@ -274,10 +304,6 @@ class EndpointOperations(WorkspaceBase):
             row.updated_at = self.now()
 
     # --- helpers -----------------------------------------------------------------------------
-
-    @property
-    def secrets(self) -> WorkspaceSecrets:
-        return load_or_create(self.folder)
 
     def _key_hashes(self, row: EndpointRow) -> dict[str, str]:
         secrets = self.secrets
