@@ -431,7 +431,7 @@ def _bench_fields(result: BenchResult) -> dict[str, Any]:
         "non-2xx responses": result.non_2xx or None,
         "total transferred": f"{result.bytes_received:,} bytes",
         "body transferred": f"{result.body_bytes_received:,} bytes",
-        "requests per second": f"{result.requests_per_s:,.1f} [#/s] (mean)",
+        "requests per second": f"{result.requests_per_s:,.1f} per second (mean)",
         "time per request": f"{render.fmt(result.time_per_request_ms, 3)} ms (mean)",
         "time per request, all clients": (
             f"{render.fmt(result.time_per_request_all_ms, 3)} ms (mean, across all "
