@@ -1,0 +1,95 @@
+"""Dependencies every route declares: the workspace, the caller, and the role it needs.
+
+    @router.post("", name="create")
+    def create(ws: WorkspaceDep, caller: ContributorDep, body: ...) -> ...:
+
+`CallerDep` turns `Authorization: Bearer <token>` into the verified `Caller` (401 with a
+`WWW-Authenticate: Bearer` challenge when missing or invalid). `ReaderDep`,
+`ContributorDep` and `OwnerDep` also check its role (403 when too low); each route takes
+exactly one of them, and `route_role` reads it back from the route table.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.routing import APIRoute
+from fastapi.security import OAuth2
+
+from shipyard.auth import Role, parse_role, require
+from shipyard.core.errors import AuthenticationError
+from shipyard.core.schemas import Caller
+from shipyard.workspace import LocalWorkspace
+
+TOKEN_URL = "/api/v1/auth/token"
+
+
+def get_workspace(request: Request) -> LocalWorkspace:
+    """The workspace the app opened at start-up."""
+    ws: LocalWorkspace = request.app.state.workspace
+    return ws
+
+
+WorkspaceDep = Annotated[LocalWorkspace, Depends(get_workspace)]
+
+# Declared as an OAuth2 client-credentials scheme so /openapi.json says where tokens come
+# from and Swagger UI's "Authorize" button obtains one from a client id and secret.
+_scheme = OAuth2(
+    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_URL)),
+    scheme_name="ClientCredentials",
+    description="A bearer token from POST /api/v1/auth/token (client id and secret).",
+    auto_error=False,
+)
+
+
+def get_caller(ws: WorkspaceDep, authorization: Annotated[str | None, Depends(_scheme)]) -> Caller:
+    """Who the bearer token speaks for."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError(
+            f"send Authorization: Bearer <token>, with a token from POST {TOKEN_URL}"
+        )
+    return ws.authenticate(token.strip())
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+class RoleGuard:
+    """A dependency that lets a caller through only with `role` or a higher one."""
+
+    def __init__(self, role: Role) -> None:
+        self.role = role
+
+    def __call__(self, request: Request, caller: CallerDep) -> Caller:
+        route = request.scope.get("route")
+        action = getattr(route, "name", None) or f"{request.method} {request.url.path}"
+        require(parse_role(caller.role), self.role, action)
+        return caller
+
+    def __repr__(self) -> str:
+        return f"RoleGuard({self.role.value})"
+
+
+ReaderDep = Annotated[Caller, Depends(RoleGuard(Role.READER))]
+ContributorDep = Annotated[Caller, Depends(RoleGuard(Role.CONTRIBUTOR))]
+OwnerDep = Annotated[Caller, Depends(RoleGuard(Role.OWNER))]
+
+
+def route_role(route: APIRoute) -> Role | None:
+    """The highest role a route's guards ask for, or None for an unguarded route."""
+    roles = [g.role for g in _guards(route.dependant)]
+    return max(roles, key=lambda r: r.rank) if roles else None
+
+
+def _guards(dependant: Dependant) -> list[RoleGuard]:
+    found: list[RoleGuard] = []
+    call: Any = dependant.call
+    if isinstance(call, RoleGuard):
+        found.append(call)
+    for sub in dependant.dependencies:
+        found += _guards(sub)
+    return found

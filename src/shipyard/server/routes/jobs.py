@@ -1,0 +1,49 @@
+"""Jobs: background work (AutoML runs) that worker processes claim and do."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from shipyard.core.schemas import Job, Page
+from shipyard.server.deps import ContributorDep, ReaderDep, WorkspaceDep
+from shipyard.server.schemas import AutoMLJobCreate
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+@router.post(
+    "/automl", name="submit-automl", response_model=Job, status_code=status.HTTP_201_CREATED
+)
+def submit_automl(ws: WorkspaceDep, caller: ContributorDep, body: AutoMLJobCreate) -> Job:
+    """Queue an AutoML run of a dataset; a worker picks it up (its run is created queued)."""
+    return ws.submit_automl_job(
+        body.dataset,
+        body.settings,
+        experiment=body.experiment,
+        max_attempts=body.max_attempts,
+        created_by=caller.name,
+    )
+
+
+@router.get("", name="list", response_model=Page[Job])
+def list_jobs(
+    ws: WorkspaceDep,
+    _caller: ReaderDep,
+    status: str | None = None,
+    max_results: int = 50,
+    page_token: str | None = None,
+) -> Page[Job]:
+    """Jobs, newest first, optionally of one status."""
+    return ws.list_jobs(status=status, max_results=max_results, page_token=page_token)
+
+
+@router.get("/{job_id}", name="get", response_model=Job)
+def get_job(ws: WorkspaceDep, _caller: ReaderDep, job_id: str) -> Job:
+    """One job: its status, attempts, worker and run."""
+    return ws.get_job(job_id)
+
+
+@router.post("/{job_id}/cancel", name="cancel", response_model=Job)
+def cancel_job(ws: WorkspaceDep, _caller: ContributorDep, job_id: str) -> Job:
+    """Ask for a job to stop: a queued one is canceled at once, a running one by its worker."""
+    return ws.cancel_job(job_id)

@@ -1,0 +1,180 @@
+"""Runs: create, query, move along their lifecycle; metrics, params, tags, logs, artifacts."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import PurePosixPath
+from typing import Annotated
+
+from fastapi import APIRouter, Body, status
+from fastapi.responses import Response
+
+from shipyard.core.schemas import MetricPoint, Page, Run, RunLog, RunStatus
+from shipyard.server.deps import ContributorDep, ReaderDep, WorkspaceDep
+from shipyard.server.routes._files import attachment
+from shipyard.server.schemas import (
+    ArtifactWritten,
+    MetricSeriesLog,
+    MetricsLog,
+    ParamsLog,
+    RunCreate,
+    RunLogCreate,
+    RunStatusUpdate,
+    TagsSet,
+    Written,
+)
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+
+@router.post("", name="create", response_model=Run, status_code=status.HTTP_201_CREATED)
+def create_run(ws: WorkspaceDep, _caller: ContributorDep, body: RunCreate) -> Run:
+    """Start (or queue) a run in an experiment, created if needed."""
+    return ws.create_run(
+        body.experiment,
+        name=body.name,
+        kind=body.kind,
+        parent_id=body.parent_id,
+        params=body.params,
+        tags=body.tags,
+        status=body.status,
+        dataset_version_id=body.dataset_version_id,
+    )
+
+
+@router.get("", name="list", response_model=Page[Run])
+def list_runs(
+    ws: WorkspaceDep,
+    _caller: ReaderDep,
+    experiment: str | None = None,
+    parent_id: str | None = None,
+    top_level: bool = False,
+    status: str | None = None,
+    kind: str | None = None,
+    where: str | None = None,
+    order_by: str | None = None,
+    max_results: int = 50,
+    page_token: str | None = None,
+) -> Page[Run]:
+    """Runs matching the filters, newest first unless `order_by` says otherwise.
+
+    `where` joins conditions with `and` (`metrics.accuracy > 0.9 and kind = trial`);
+    `order_by` is a field or `metrics.<name>`, then `asc` or `desc`.
+    """
+    return ws.list_runs(
+        experiment=experiment,
+        parent_id=parent_id,
+        top_level=top_level,
+        status=status,
+        kind=kind,
+        where=where,
+        order_by=order_by,
+        max_results=max_results,
+        page_token=page_token,
+    )
+
+
+@router.get("/{run_id}", name="get", response_model=Run)
+def get_run(ws: WorkspaceDep, _caller: ReaderDep, run_id: str) -> Run:
+    """One run, with the latest value of each metric."""
+    return ws.get_run(run_id)
+
+
+@router.get("/{run_id}/best-child", name="best-child", response_model=Run)
+def best_child(
+    ws: WorkspaceDep, _caller: ReaderDep, run_id: str, metric: str, higher_is_better: bool = True
+) -> Run:
+    """The completed child run with the best value of `metric`."""
+    return ws.best_child(run_id, metric, higher_is_better=higher_is_better)
+
+
+@router.post("/{run_id}/status", name="set-status", response_model=Run)
+def set_status(
+    ws: WorkspaceDep, _caller: ContributorDep, run_id: str, body: RunStatusUpdate
+) -> Run:
+    """Move a run along its lifecycle (a finished run cannot change)."""
+    return ws.set_run_status(run_id, RunStatus(body.status), body.reason)
+
+
+@router.post("/{run_id}/metrics", name="log-metrics", response_model=Written)
+def log_metrics(
+    ws: WorkspaceDep, _caller: ContributorDep, run_id: str, body: MetricsLog
+) -> Written:
+    """Record one step of metric values."""
+    return Written(written=ws.log_metrics(run_id, body.metrics, step=body.step))
+
+
+@router.post("/{run_id}/metric-series", name="log-metric-series", response_model=Written)
+def log_metric_series(
+    ws: WorkspaceDep, _caller: ContributorDep, run_id: str, body: MetricSeriesLog
+) -> Written:
+    """Record a whole metric series at once (steps 0, 1, 2, ...)."""
+    return Written(written=ws.log_metric_series(run_id, body.key, body.values))
+
+
+@router.get("/{run_id}/metrics/{key}", name="metric-history", response_model=list[MetricPoint])
+def metric_history(
+    ws: WorkspaceDep, _caller: ReaderDep, run_id: str, key: str
+) -> list[MetricPoint]:
+    """Every value logged for metric `key`, by step."""
+    return ws.get_metric_history(run_id, key)
+
+
+@router.post("/{run_id}/params", name="log-params", status_code=status.HTTP_204_NO_CONTENT)
+def log_params(ws: WorkspaceDep, _caller: ContributorDep, run_id: str, body: ParamsLog) -> None:
+    """Add parameters (a parameter already set keeps its value)."""
+    ws.log_params(run_id, body.params)
+
+
+@router.post("/{run_id}/tags", name="set-tags", status_code=status.HTTP_204_NO_CONTENT)
+def set_tags(ws: WorkspaceDep, _caller: ContributorDep, run_id: str, body: TagsSet) -> None:
+    """Add or replace tags."""
+    ws.set_tags(run_id, body.tags)
+
+
+@router.post("/{run_id}/logs", name="log-text", status_code=status.HTTP_204_NO_CONTENT)
+def log_text(ws: WorkspaceDep, _caller: ContributorDep, run_id: str, body: RunLogCreate) -> None:
+    """Append a line to the run's log."""
+    ws.log_text(run_id, body.message, body.level)
+
+
+@router.get("/{run_id}/logs", name="logs", response_model=list[RunLog])
+def get_logs(
+    ws: WorkspaceDep, _caller: ReaderDep, run_id: str, tail: int | None = None
+) -> list[RunLog]:
+    """The run's log lines, oldest first (the last `tail` only, if given)."""
+    return ws.get_run_logs(run_id, tail=tail)
+
+
+@router.get("/{run_id}/artifacts", name="artifacts", response_model=list[str])
+def list_artifacts(ws: WorkspaceDep, _caller: ReaderDep, run_id: str) -> list[str]:
+    """The run's artifact paths."""
+    return ws.list_artifacts(run_id)
+
+
+@router.get(
+    "/{run_id}/artifacts/{path:path}",
+    name="download-artifact",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def download_artifact(ws: WorkspaceDep, _caller: ReaderDep, run_id: str, path: str) -> Response:
+    """The bytes of one artifact."""
+    data = ws.read_artifact(run_id, path)
+    media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    return attachment(data, PurePosixPath(path).name, media_type)
+
+
+@router.put(
+    "/{run_id}/artifacts/{path:path}", name="upload-artifact", response_model=ArtifactWritten
+)
+def upload_artifact(
+    ws: WorkspaceDep,
+    _caller: ContributorDep,
+    run_id: str,
+    path: str,
+    data: Annotated[bytes, Body(media_type="application/octet-stream")],
+) -> ArtifactWritten:
+    """Store the request body as the run's artifact `path` (replacing an earlier one)."""
+    ws.log_artifact(run_id, path, data)
+    return ArtifactWritten(path=path)

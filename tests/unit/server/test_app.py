@@ -1,0 +1,123 @@
+"""The app's life: the workspace opened (and a newer schema refused), the supervisor lock
+taken, job workers started, restarted and stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from shipyard.core.errors import ConflictError
+from shipyard.server import ServerSettings, create_app
+from shipyard.server import background as bg
+from shipyard.workspace import LocalWorkspace
+from shipyard.workspace.supervisor import try_lock
+from tests.unit.server._support import ApiClient
+
+DEADLINE_S = 10.0
+
+
+def _wait_until(condition, timeout_s: float = DEADLINE_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
+
+
+def test_the_server_supervises_its_workspace_while_it_runs(tmp_path):
+    settings = ServerSettings(workspace=tmp_path / "ws")
+    client = ApiClient(create_app(settings))
+    try:
+        supervisor = client.app.state.background.supervisor
+        _wait_until(supervisor.holds_lock.is_set)
+        assert try_lock(settings.workspace) is None  # a deploy starts no other supervisor
+        assert client.request("GET", "/api/v1/health").status_code == 200
+    finally:
+        client.close()
+    lock = try_lock(settings.workspace)
+    assert lock is not None
+    lock.close()
+
+
+def test_the_supervisor_thread_takes_over_when_another_supervisor_exits(tmp_path, monkeypatch):
+    monkeypatch.setattr(bg, "LOCK_RETRY_S", 0.05)
+    ws = LocalWorkspace.open(tmp_path / "ws")
+    other = try_lock(ws.folder)
+    assert other is not None
+    thread = bg.SupervisorThread(ws)
+    thread.start()
+    try:
+        time.sleep(0.2)
+        assert not thread.holds_lock.is_set()
+        other.close()
+        _wait_until(thread.holds_lock.is_set)
+    finally:
+        thread.stop()
+        ws.close()
+    assert not thread.holds_lock.is_set()
+
+
+def test_a_stopped_server_that_never_got_the_lock_stops_waiting(tmp_path):
+    ws = LocalWorkspace.open(tmp_path / "ws")
+    other = try_lock(ws.folder)
+    thread = bg.SupervisorThread(ws)
+    thread.start()
+    thread.stop()
+    assert not thread._thread.is_alive()
+    assert other is not None
+    other.close()
+    ws.close()
+
+
+def test_a_database_from_a_newer_shipyard_is_refused_at_start(tmp_path):
+    folder = tmp_path / "ws"
+    LocalWorkspace.open(folder).close()
+    engine = create_engine(f"sqlite:///{folder / 'shipyard.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    engine.dispose()
+    app = create_app(ServerSettings(workspace=folder, supervise=False))
+    with pytest.raises(ConflictError, match="newer Shipyard"):
+        ApiClient(app)
+
+
+def test_worker_processes_are_restarted_when_they_die_and_stopped_with_the_server(monkeypatch):
+    monkeypatch.setattr(bg, "WORKER_CHECK_S", 0.05)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    workers = bg.WorkerProcesses(sleeper, 2)
+    workers.start()
+    try:
+        first = workers.processes[0]
+        os.kill(first.pid, signal.SIGKILL)
+        _wait_until(lambda: workers.restarts == 1)
+        assert workers.processes[0].pid != first.pid
+        assert all(p.poll() is None for p in workers.processes)
+    finally:
+        workers.stop()
+    assert all(p.poll() is not None for p in workers.processes)
+
+
+def test_no_workers_start_no_processes():
+    workers = bg.WorkerProcesses(["false"], 0)
+    workers.start()
+    workers.stop()
+    assert workers.processes == []
+
+
+def test_workers_run_shipyard_worker_on_the_servers_workspace():
+    settings = ServerSettings(workspace=Path("/srv/ws"), db_url="postgresql+psycopg://db/x")
+    command = bg.worker_command(settings)
+    assert command[1:4] == ["-m", "shipyard.cli.main", "worker"]
+    assert command[4:] == ["--workspace", "/srv/ws", "--db", "postgresql+psycopg://db/x"]
+    assert "--db" not in bg.worker_command(ServerSettings())
+
+
+def test_the_client_address_of_a_wildcard_host_is_loopback():
+    assert ServerSettings(host="0.0.0.0", port=9).url == "http://127.0.0.1:9"
+    assert ServerSettings(host="::1", port=9).url == "http://[::1]:9"
+    assert ServerSettings().config_file == Path(".shipyard/config.json")
