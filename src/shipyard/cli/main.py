@@ -17,7 +17,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from shipyard import __version__
-from shipyard.cli import automl, dataset, demo, endpoint, model, predict, run, worker
+from shipyard.cli import automl, dataset, demo, endpoint, model, predict, run, server, sp, worker
 from shipyard.core.errors import ModelError, ShipyardError
 
 USER_ERROR = 2
@@ -65,6 +65,8 @@ app.add_typer(automl.app, name="automl")
 app.add_typer(run.app, name="run")
 app.add_typer(model.app, name="model")
 app.add_typer(endpoint.app, name="endpoint")
+app.add_typer(server.app, name="server")
+app.add_typer(sp.app, name="sp")
 app.command("worker")(worker.worker)
 app.command("predict")(predict.predict)
 app.command("demo")(demo.demo)

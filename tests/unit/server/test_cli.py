@@ -1,0 +1,144 @@
+"""`shipyard server start` (up to handing the app to uvicorn) and `shipyard sp`, in process."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner, Result
+
+from shipyard.cli.main import app
+from shipyard.workspace import LocalWorkspace
+
+
+def _invoke(*args: object) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """What `server start` hands to uvicorn, instead of serving it."""
+    calls: list[dict[str, Any]] = []
+
+    def run(asgi_app: object, **options: object) -> None:
+        calls.append({"app": asgi_app, **options})
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    return calls
+
+
+def test_the_first_start_creates_the_owner_and_writes_config_json(tmp_path, served):
+    folder = tmp_path / "ws"
+    result = _invoke("server", "start", "--workspace", folder, "--port", 9123)
+    assert result.exit_code == 0, result.output
+    config_path = folder / "config.json"
+    assert stat.S_IMODE(config_path.stat().st_mode) == 0o600
+    config = json.loads(config_path.read_text())
+    assert set(config) == {"server", "client_id", "client_secret"}
+    assert config["server"] == "http://127.0.0.1:9123"
+    assert config["client_secret"] in result.stdout  # shown this once
+    (call,) = served
+    assert isinstance(call["app"], FastAPI)
+    assert (call["host"], call["port"]) == ("127.0.0.1", 9123)
+    with LocalWorkspace.open(folder) as ws:
+        token = ws.issue_access_token(config["client_id"], config["client_secret"])
+        assert ws.authenticate(token.access_token).role == "owner"
+
+    again = _invoke("server", "start", "--workspace", folder, "--port", 9123)
+    assert again.exit_code == 0, again.output
+    assert config["client_secret"] not in again.stdout
+    assert json.loads(config_path.read_text()) == config
+
+
+def test_config_goes_where_config_says_and_an_old_file_becomes_private(tmp_path, served):
+    target = tmp_path / "elsewhere" / "client.json"
+    target.parent.mkdir()
+    target.write_text("{}")
+    target.chmod(0o644)
+    result = _invoke(
+        "server", "start", "--workspace", tmp_path / "ws", "--config", target, "--host", "0.0.0.0"
+    )
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert json.loads(target.read_text())["server"] == "http://127.0.0.1:8470"
+    assert not (tmp_path / "ws" / "config.json").exists()
+    assert served[0]["host"] == "0.0.0.0"
+
+
+def test_a_database_from_a_newer_shipyard_is_refused_with_a_clear_message(tmp_path, served):
+    folder = tmp_path / "ws"
+    LocalWorkspace.open(folder).close()
+    engine = create_engine(f"sqlite:///{folder / 'shipyard.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    engine.dispose()
+    result = _invoke("server", "start", "--workspace", folder)
+    assert result.exit_code == 2
+    assert "newer Shipyard" in result.stderr
+    assert "Traceback" not in result.output
+    assert served == []
+
+
+def test_sp_create_list_rotate_delete(tmp_path):
+    folder = tmp_path / "ws"
+    created = _invoke(
+        "sp", "create", "ci", "--role", "contributor", "--json", "--workspace", folder
+    )
+    assert created.exit_code == 0, created.output
+    credentials = json.loads(created.stdout)
+    assert credentials["role"] == "contributor"
+    assert credentials["client_secret"].startswith("sps_")
+
+    listed = _invoke("sp", "list", "--json", "--workspace", folder)
+    document = json.loads(listed.stdout)
+    assert [p["name"] for p in document["items"]] == ["ci"]
+    assert credentials["client_secret"] not in listed.stdout
+    table = _invoke("sp", "list", "--workspace", folder)
+    assert "ci" in table.stdout
+    assert "contributor" in table.stdout
+
+    rotated = _invoke("sp", "rotate", "ci", "--workspace", folder)
+    assert rotated.exit_code == 0
+    assert "client secret" in rotated.stdout
+    assert credentials["client_secret"] not in rotated.stdout
+    rotated_json = json.loads(_invoke("sp", "rotate", "ci", "--json", "--workspace", folder).stdout)
+    assert rotated_json["client_id"] == credentials["client_id"]
+
+    deleted = _invoke("sp", "delete", "ci", "--workspace", folder)
+    assert deleted.exit_code == 0
+    assert "Deleted principal ci" in deleted.stdout
+    assert json.loads(_invoke("sp", "list", "--json", "--workspace", folder).stdout)["items"] == []
+
+
+def test_sp_errors_are_one_line(tmp_path):
+    folder = tmp_path / "ws"
+    bad_role = _invoke("sp", "create", "x", "--role", "admin", "--workspace", folder)
+    assert bad_role.exit_code == 2
+    assert "unknown role" in bad_role.stderr
+    plain = _invoke("sp", "create", "y", "--role", "reader", "--workspace", folder)
+    assert "shown this once" in plain.stdout
+    missing = _invoke("sp", "delete", "never", "--json", "--workspace", folder)
+    assert missing.exit_code == 2
+    gone = _invoke("sp", "delete", "y", "--json", "--workspace", folder)
+    assert json.loads(gone.stdout) == {"name": "y", "deleted": True}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("area", ["server", "sp"])
+def test_help_in_a_subprocess(area):
+    result = subprocess.run(
+        [sys.executable, "-m", "shipyard.cli.main", area, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
