@@ -16,7 +16,7 @@ from shipyard.cli._options import JsonOption
 from shipyard.cli._workspace import DbOption, WorkspaceOption, open_workspace, workspace_flags
 from shipyard.core.errors import InvalidInputError
 from shipyard.core.schemas import Endpoint
-from shipyard.serving.bench import BenchResult, write_ab_files
+from shipyard.serving.bench import BenchLoad, BenchResult, write_ab_files
 from shipyard.telemetry.summary import TelemetrySummary
 from shipyard.workspace.files import read_table
 
@@ -381,22 +381,14 @@ def bench(
     requests are answered; a non-2xx answer or a broken exchange counts as failed. The
     load generator runs on this machine, so it shares the CPU with a local endpoint.
     """
+    load = BenchLoad(requests=requests, concurrency=concurrency, keep_alive=keep_alive)
     with open_workspace(workspace, db) as ws:
         if emit_ab is not None:
             target = ws.endpoint_bench_target(name, rows=rows, proba=proba)
         else:
-            result = ws.bench_endpoint(
-                name,
-                requests=requests,
-                concurrency=concurrency,
-                rows=rows,
-                proba=proba,
-                keep_alive=keep_alive,
-            )
+            result = ws.bench_endpoint(name, load, rows=rows, proba=proba)
     if emit_ab is not None:
-        script, command = write_ab_files(
-            target, emit_ab, requests=requests, concurrency=concurrency
-        )
+        script, command = write_ab_files(target, load, emit_ab)
         out, err = render.consoles()
         if target.headers:
             render.warn(

@@ -1,10 +1,10 @@
 """A load generator for scoring endpoints: Apache Benchmark's figures, in pure asyncio.
 
-`run_bench(target, requests=1000, concurrency=8)` sends the same request `requests`
-times from `concurrency` clients, each one raw HTTP/1.1 connection (kept alive unless
-`keep_alive=False`, then one connection per request, like `ab` without `-k`), and
-returns what `ab` reports: requests per second, time taken, complete and failed
-requests, latency mean and percentiles, bytes transferred. A request fails when the
+`run_bench(target, BenchLoad(requests=1000, concurrency=8))` sends the same request
+`requests` times from `concurrency` clients, each one raw HTTP/1.1 connection (kept
+alive unless `keep_alive=False`, then one connection per request, like `ab` without
+`-k`), and returns what `ab` reports: requests per second, time taken, complete and
+failed requests, latency mean and percentiles, bytes transferred. A request fails when the
 answer is not 2xx or the exchange breaks (refused, reset, timed out, unreadable).
 
 No HTTP library on purpose: a client library's per-request cost (tens of microseconds
@@ -347,32 +347,40 @@ def _drop(connection: _Connection | None) -> None:
         connection.transport.close()
 
 
-async def bench(
-    target: BenchTarget,
-    *,
-    requests: int,
-    concurrency: int,
-    keep_alive: bool = True,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
-) -> BenchResult:
-    """Send `target` `requests` times from `concurrency` clients; the figures of the run."""
-    if requests < 1 or concurrency < 1:
-        raise InvalidInputError("requests and concurrency must be at least 1")
-    concurrency = min(concurrency, requests)
+@dataclass(frozen=True)
+class BenchLoad:
+    """How much load: `requests` in all, from `concurrency` clients."""
+
+    requests: int = 1000
+    concurrency: int = 8
+    keep_alive: bool = True  # one connection per client; else one per request
+    timeout_s: float = DEFAULT_TIMEOUT_S  # per request; a late answer is an error
+
+    def __post_init__(self) -> None:
+        if self.requests < 1 or self.concurrency < 1:
+            raise InvalidInputError("requests and concurrency must be at least 1")
+
+
+async def bench(target: BenchTarget, load: BenchLoad) -> BenchResult:
+    """Send `target` `load.requests` times from `load.concurrency` clients; the figures."""
+    concurrency = min(load.concurrency, load.requests)
     host, port, _ = target.address()
-    request = target.request_bytes(keep_alive=keep_alive)
-    tally = _Tally(to_send=requests)
+    request = target.request_bytes(keep_alive=load.keep_alive)
+    tally = _Tally(to_send=load.requests)
     started = time.perf_counter()
     await asyncio.gather(
-        *(_client(host, port, request, keep_alive, timeout_s, tally) for _ in range(concurrency))
+        *(
+            _client(host, port, request, load.keep_alive, load.timeout_s, tally)
+            for _ in range(concurrency)
+        )
     )
     taken = time.perf_counter() - started
     non_2xx = sum(n for status, n in tally.statuses.items() if not 200 <= status < 300)
     return BenchResult(
         url=target.url,
-        requests=requests,
+        requests=load.requests,
         concurrency=concurrency,
-        keep_alive=keep_alive,
+        keep_alive=load.keep_alive,
         time_taken_s=taken,
         complete=len(tally.latencies),
         non_2xx=non_2xx,
@@ -386,33 +394,20 @@ async def bench(
     )
 
 
-def run_bench(
-    target: BenchTarget,
-    *,
-    requests: int,
-    concurrency: int,
-    keep_alive: bool = True,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
-) -> BenchResult:
+def run_bench(target: BenchTarget, load: BenchLoad) -> BenchResult:
     """`bench` from synchronous code, on uvloop when it is installed (as the servers are)."""
-    coroutine = bench(
-        target,
-        requests=requests,
-        concurrency=concurrency,
-        keep_alive=keep_alive,
-        timeout_s=timeout_s,
-    )
     try:
         import uvloop  # the client's own cost is part of what a load generator must keep low
     except ImportError:  # pragma: no cover - uvicorn[standard] brings it
-        return asyncio.run(coroutine)
+        return asyncio.run(bench(target, load))
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(coroutine)
+        return runner.run(bench(target, load))
 
 
-def ab_command(target: BenchTarget, *, requests: int, concurrency: int, payload: str) -> str:
-    """The Apache Benchmark command line that measures what `bench` does (keep-alive)."""
-    parts = ["ab", "-n", str(requests), "-c", str(concurrency), "-k"]
+def ab_command(target: BenchTarget, load: BenchLoad, *, payload: str) -> str:
+    """The Apache Benchmark command line that measures what `bench` does."""
+    parts = ["ab", "-n", str(load.requests), "-c", str(load.concurrency)]
+    parts += ["-k"] if load.keep_alive else []
     if target.method == "POST":
         parts += ["-p", payload, "-T", target.content_type]
     for name, value in target.headers.items():
@@ -421,9 +416,7 @@ def ab_command(target: BenchTarget, *, requests: int, concurrency: int, payload:
     return shlex.join(parts)
 
 
-def write_ab_files(
-    target: BenchTarget, directory: str | Path, *, requests: int, concurrency: int
-) -> tuple[Path, str]:
+def write_ab_files(target: BenchTarget, load: BenchLoad, directory: str | Path) -> tuple[Path, str]:
     """Write `payload.json` and `ab.sh` (mode 600: it may hold a key) to `directory`.
 
     Returns the script's path and the command it runs (from inside `directory`).
@@ -432,7 +425,7 @@ def write_ab_files(
     folder.mkdir(parents=True, exist_ok=True)
     payload = folder / "payload.json"
     payload.write_bytes(target.body)
-    command = ab_command(target, requests=requests, concurrency=concurrency, payload=payload.name)
+    command = ab_command(target, load, payload=payload.name)
     script = folder / "ab.sh"
     text = (
         "#!/bin/sh\n# The Authorization header below is a secret: keep this file private.\n"

@@ -31,7 +31,7 @@ from shipyard.core.errors import (
 from shipyard.core.ids import new_id
 from shipyard.core.names import check_name
 from shipyard.core.schemas import Endpoint, EndpointKeys, EndpointState
-from shipyard.serving.bench import BenchResult, BenchTarget, run_bench
+from shipyard.serving.bench import BenchLoad, BenchResult, BenchTarget, run_bench
 from shipyard.serving.config import AUTH_MODES, EndpointConfig
 from shipyard.serving.payloads import MAX_ROWS
 from shipyard.store import endpoints as q
@@ -245,18 +245,10 @@ class EndpointOperations(WorkspaceBase):
         return BenchTarget(endpoint.scoring_uri, body, self.endpoint_auth_header(name))
 
     def bench_endpoint(
-        self,
-        name: str,
-        *,
-        requests: int = 1000,
-        concurrency: int = 8,
-        rows: int = 1,
-        proba: bool = False,
-        keep_alive: bool = True,
+        self, name: str, load: BenchLoad, *, rows: int = 1, proba: bool = False
     ) -> BenchResult:
-        """Send the example request `requests` times from `concurrency` clients; ab's figures."""
-        target = self.endpoint_bench_target(name, rows=rows, proba=proba)
-        return run_bench(target, requests=requests, concurrency=concurrency, keep_alive=keep_alive)
+        """Send the example request as `load` says; Apache Benchmark's figures of the run."""
+        return run_bench(self.endpoint_bench_target(name, rows=rows, proba=proba), load)
 
     # --- what the supervisor reads and reports ---------------------------------------------
 

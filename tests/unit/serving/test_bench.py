@@ -18,6 +18,7 @@ from shipyard.core.errors import InvalidInputError
 from shipyard.serving.app import ScoringApp
 from shipyard.serving.bench import (
     PERCENTILES,
+    BenchLoad,
     BenchResult,
     BenchTarget,
     ab_command,
@@ -82,7 +83,7 @@ def scoring_server(app: ScoringApp) -> Iterator[str]:
 
 
 def test_every_request_completes_and_is_timed(tiny_server):
-    result = run_bench(BenchTarget(f"{tiny_server}/ok", b"{}"), requests=200, concurrency=4)
+    result = run_bench(BenchTarget(f"{tiny_server}/ok", b"{}"), BenchLoad(200, 4))
     assert (result.complete, result.failed, result.errors) == (200, 0, 0)
     assert result.statuses == {200: 200}
     assert len(result.latencies_ms) == 200
@@ -99,21 +100,21 @@ def test_every_request_completes_and_is_timed(tiny_server):
 
 
 def test_non_2xx_answers_are_complete_but_failed(tiny_server):
-    result = run_bench(BenchTarget(f"{tiny_server}/busy", b"{}"), requests=30, concurrency=3)
+    result = run_bench(BenchTarget(f"{tiny_server}/busy", b"{}"), BenchLoad(30, 3))
     assert (result.complete, result.non_2xx, result.failed) == (30, 30, 30)
     assert result.statuses == {503: 30}
 
 
 @pytest.mark.parametrize("path", ["/chunked", "/close"])
 def test_chunked_and_closing_answers_are_read(tiny_server, path):
-    result = run_bench(BenchTarget(f"{tiny_server}{path}", b"{}"), requests=20, concurrency=2)
+    result = run_bench(BenchTarget(f"{tiny_server}{path}", b"{}"), BenchLoad(20, 2))
     assert (result.complete, result.failed) == (20, 0)
     assert result.body_bytes_received == 20 * len(TINY_BODY)
 
 
 def test_without_keep_alive_each_request_has_its_own_connection(tiny_server):
     target = BenchTarget(f"{tiny_server}/ok", b"{}")
-    result = run_bench(target, requests=20, concurrency=2, keep_alive=False)
+    result = run_bench(target, BenchLoad(20, 2, keep_alive=False))
     assert (result.complete, result.failed, result.keep_alive) == (20, 0, False)
     assert b"Connection: close" in target.request_bytes(keep_alive=False)
 
@@ -122,7 +123,7 @@ def test_a_refused_connection_is_an_error_not_a_crash():
     with socket.socket() as probe:  # a port nobody listens on once closed
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = run_bench(BenchTarget(f"http://127.0.0.1:{port}/", b""), requests=5, concurrency=2)
+    result = run_bench(BenchTarget(f"http://127.0.0.1:{port}/", b""), BenchLoad(5, 2))
     assert (result.complete, result.errors, result.failed) == (0, 5, 5)
     assert result.first_error
     assert result.to_dict()["latency_ms"]["p50"] is None
@@ -131,9 +132,9 @@ def test_a_refused_connection_is_an_error_not_a_crash():
 def test_the_scoring_app_is_measured_and_unauthenticated_calls_fail(scoring_server, rows):
     body = orjson.dumps({"data": rows[:1]})
     url = f"{scoring_server}/score"
-    ok = run_bench(BenchTarget(url, body, BEARER), requests=100, concurrency=8)
+    ok = run_bench(BenchTarget(url, body, BEARER), BenchLoad(100, 8))
     assert (ok.complete, ok.failed) == (100, 0)
-    refused = run_bench(BenchTarget(url, body), requests=20, concurrency=2)
+    refused = run_bench(BenchTarget(url, body), BenchLoad(20, 2))
     assert (refused.non_2xx, refused.statuses) == (20, {401: 20})
     summary = ok.to_dict()
     assert summary["failed"] == 0
@@ -142,9 +143,9 @@ def test_the_scoring_app_is_measured_and_unauthenticated_calls_fail(scoring_serv
 
 def test_bad_settings_and_urls_are_refused():
     with pytest.raises(InvalidInputError, match="http://"):
-        run_bench(BenchTarget("https://example.invalid/score", b""), requests=1, concurrency=1)
+        run_bench(BenchTarget("https://example.invalid/score", b""), BenchLoad(1, 1))
     with pytest.raises(InvalidInputError, match="at least 1"):
-        run_bench(BenchTarget("http://127.0.0.1:1/", b""), requests=0, concurrency=1)
+        run_bench(BenchTarget("http://127.0.0.1:1/", b""), BenchLoad(0, 1))
 
 
 def test_figures_follow_apache_benchmark_definitions():
@@ -178,12 +179,14 @@ def test_the_ab_files_hold_the_same_request(tmp_path: Path):
     target = BenchTarget(
         "http://127.0.0.1:9/score", b'{"data": [{}]}', {"Authorization": "Bearer k"}
     )
-    command = ab_command(target, requests=1000, concurrency=8, payload="payload.json")
+    command = ab_command(target, BenchLoad(1000, 8), payload="payload.json")
     assert command == (
         "ab -n 1000 -c 8 -k -p payload.json -T application/json "
         "-H 'Authorization: Bearer k' http://127.0.0.1:9/score"
     )
-    script, written = write_ab_files(target, tmp_path / "ab", requests=1000, concurrency=8)
+    closing = ab_command(target, BenchLoad(10, 2, keep_alive=False), payload="p.json")
+    assert closing.startswith("ab -n 10 -c 2 -p p.json ")
+    script, written = write_ab_files(target, BenchLoad(1000, 8), tmp_path / "ab")
     assert written == command
     assert (tmp_path / "ab" / "payload.json").read_bytes() == target.body
     assert command in script.read_text()
