@@ -6,7 +6,6 @@ fields are refused (422) so a misspelt option is never silently ignored.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -111,27 +110,6 @@ class EndpointTokenCreate(Body):
 class EndpointLogs(BaseModel):
     name: str
     lines: list[str]
-
-
-class TelemetryBucket(BaseModel):
-    start: datetime
-    requests: int
-    failed: int
-    server_errors: int
-    rows: int
-    error_rate: float
-    p50_ms: float | None
-    p95_ms: float | None
-    p99_ms: float | None
-
-
-class Telemetry(BaseModel):
-    """Requests, error rate and latency percentiles per time bucket, and the total."""
-
-    since: datetime | None
-    bucket_s: int
-    buckets: list[TelemetryBucket]
-    total: TelemetryBucket
 
 
 class PrincipalCreate(Body):

@@ -1,4 +1,5 @@
-"""`ApiClient`: blocking calls to an ASGI app in process, its lifespan included.
+"""`ApiClient`: blocking calls to an ASGI app in process, its lifespan included; and a
+workspace whose database claims a schema from a newer Shipyard.
 
 An event loop runs in a helper thread (an anyio blocking portal); the app's lifespan is
 entered there and each call waits for its answer, so tests stay plain functions.
@@ -7,11 +8,15 @@ entered there and each call waits for its answer, so tests stay plain functions.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+
+from shipyard.workspace import LocalWorkspace
 
 
 class ApiClient:
@@ -37,3 +42,13 @@ class ApiClient:
         self._portal.call(self._client.aclose)
         self._lifespan.__exit__(None, None, None)
         self._portal_cm.__exit__(None, None, None)
+
+
+def future_workspace(folder: Path) -> Path:
+    """A workspace whose database says a newer Shipyard migrated it."""
+    LocalWorkspace.open(folder).close()
+    engine = create_engine(f"sqlite:///{folder / 'shipyard.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    engine.dispose()
+    return folder

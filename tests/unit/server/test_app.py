@@ -10,14 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from shipyard.core.errors import ConflictError
 from shipyard.server import ServerSettings, create_app
 from shipyard.server import background as bg
 from shipyard.workspace import LocalWorkspace
 from shipyard.workspace.supervisor import try_lock
-from tests.unit.server._support import ApiClient
+from tests.unit.server._support import ApiClient, future_workspace
 
 DEADLINE_S = 10.0
 
@@ -75,12 +74,7 @@ def test_a_stopped_server_that_never_got_the_lock_stops_waiting(tmp_path):
 
 
 def test_a_database_from_a_newer_shipyard_is_refused_at_start(tmp_path):
-    folder = tmp_path / "ws"
-    LocalWorkspace.open(folder).close()
-    engine = create_engine(f"sqlite:///{folder / 'shipyard.db'}")
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
-    engine.dispose()
+    folder = future_workspace(tmp_path / "ws")
     app = create_app(ServerSettings(workspace=folder, supervise=False))
     with pytest.raises(ConflictError, match="newer Shipyard"):
         ApiClient(app)

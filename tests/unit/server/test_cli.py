@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import create_engine, text
 from typer.testing import CliRunner, Result
 
 from shipyard.cli.main import app
 from shipyard.workspace import LocalWorkspace
+from tests.unit.server._support import future_workspace
 
 
 def _invoke(*args: object) -> Result:
@@ -73,12 +73,7 @@ def test_config_goes_where_config_says_and_an_old_file_becomes_private(tmp_path,
 
 
 def test_a_database_from_a_newer_shipyard_is_refused_with_a_clear_message(tmp_path, served):
-    folder = tmp_path / "ws"
-    LocalWorkspace.open(folder).close()
-    engine = create_engine(f"sqlite:///{folder / 'shipyard.db'}")
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
-    engine.dispose()
+    folder = future_workspace(tmp_path / "ws")
     result = _invoke("server", "start", "--workspace", folder)
     assert result.exit_code == 2
     assert "newer Shipyard" in result.stderr

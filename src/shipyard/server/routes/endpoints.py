@@ -15,8 +15,8 @@ from shipyard.server.schemas import (
     EndpointLogs,
     EndpointTokenCreate,
     EndpointUpdate,
-    Telemetry,
 )
+from shipyard.telemetry.summary import TelemetrySummary
 
 router = APIRouter(prefix="/endpoints", tags=["endpoints"])
 
@@ -93,17 +93,16 @@ def create_token(
     return AccessToken(access_token=token, expires_in=ttl_s)
 
 
-@router.get("/{name}/telemetry", name="telemetry", response_model=Telemetry)
+@router.get("/{name}/telemetry", name="telemetry", response_model=TelemetrySummary)
 def get_telemetry(
     ws: WorkspaceDep,
     _caller: ReaderDep,
     name: str,
     since: str = "1h",
     bucket_s: int | None = None,
-) -> Telemetry:
+) -> TelemetrySummary:
     """Requests, error rate and latency percentiles per time bucket, from the request log."""
-    summary = ws.endpoint_telemetry(name, since=since, bucket_s=bucket_s)
-    return Telemetry.model_validate(summary.to_dict())
+    return ws.endpoint_telemetry(name, since=since, bucket_s=bucket_s)
 
 
 @router.get("/{name}/logs", name="logs", response_model=EndpointLogs)
