@@ -296,16 +296,16 @@ def test_endpoints_keep_serving_across_a_server_restart(tmp_path):
         ws.register_model("toy-model", run.id)
     first = Server(folder, tmp_path / "first.log")
     owner = first.login(**_credentials(folder))
-    deployed = first.http.post(
-        "/api/v1/endpoints", headers=owner, json={"name": "kept", "model": "toy-model"}
-    ).json()
-    keys = first.http.get("/api/v1/endpoints/kept/keys", headers=owner).json()
+    body = {"name": "kept", "model": "toy-model", "auth_mode": "token"}
+    deployed = first.http.post("/api/v1/endpoints", headers=owner, json=body).json()
+    token = first.http.post("/api/v1/endpoints/kept/token", headers=owner, json={"ttl_s": 600})
+    assert token.json()["expires_in"] == 600
     assert first.stop(), first.output()
 
     rows = json.loads(
         make_frame("binary", seed=1, rows=2).drop(columns="y").to_json(orient="records")
     )
-    scoring = {"Authorization": f"Bearer {keys['primary_key']}"}
+    scoring = {"Authorization": f"Bearer {token.json()['access_token']}"}
     between = httpx.post(deployed["scoring_uri"], json={"data": rows}, headers=scoring, timeout=30)
     assert between.status_code == 200  # endpoint processes outlive the server
 
