@@ -76,6 +76,12 @@ def start(
     if credentials is not None:
         write_config(settings.config_file, settings.url, credentials)
         show_owner(console, credentials, settings.config_file)
+    elif not settings.config_file.exists():
+        render.say(
+            console,
+            f"No {settings.config_file}: the owner's secret was shown at the first start. "
+            "A new one: shipyard sp rotate owner (the old one stops working).",
+        )
     render.say(console, f"Shipyard server on {settings.url} (docs: {settings.url}/docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 

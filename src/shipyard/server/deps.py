@@ -27,7 +27,7 @@ from shipyard.workspace import LocalWorkspace
 TOKEN_URL = "/api/v1/auth/token"
 
 
-def get_workspace(request: Request) -> LocalWorkspace:
+async def get_workspace(request: Request) -> LocalWorkspace:
     """The workspace the app opened at start-up."""
     ws: LocalWorkspace = request.app.state.workspace
     return ws
@@ -64,7 +64,7 @@ class RoleGuard:
     def __init__(self, role: Role) -> None:
         self.role = role
 
-    def __call__(self, request: Request, caller: CallerDep) -> Caller:
+    async def __call__(self, request: Request, caller: CallerDep) -> Caller:
         route = request.scope.get("route")
         action = getattr(route, "name", None) or f"{request.method} {request.url.path}"
         require(parse_role(caller.role), self.role, action)

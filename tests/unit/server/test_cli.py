@@ -55,6 +55,9 @@ def test_the_first_start_creates_the_owner_and_writes_config_json(tmp_path, serv
     assert again.exit_code == 0, again.output
     assert config["client_secret"] not in again.stdout
     assert json.loads(config_path.read_text()) == config
+    config_path.unlink()
+    lost = _invoke("server", "start", "--workspace", folder)
+    assert "shipyard sp rotate owner" in lost.stdout
 
 
 def test_config_goes_where_config_says_and_an_old_file_becomes_private(tmp_path, served):
