@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from shipyard.core.errors import InvalidInputError
 from shipyard.workspace import LocalWorkspace
 
 DEFAULT_HOST = "127.0.0.1"
@@ -28,6 +29,17 @@ class ServerSettings:
     workers: int = 0  # job worker processes started with the server
     config_path: Path | None = None  # where the first owner's credentials go
     supervise: bool = True  # run the endpoint supervisor in the server process
+
+    def __post_init__(self) -> None:
+        if self.workers < 0:
+            raise InvalidInputError("workers must be 0 or more")
+        if self.workers and self.artifacts is not None:
+            # `shipyard worker` finds artifacts in its workspace folder only, so its models
+            # would land where this server does not look.
+            raise InvalidInputError(
+                "--workers cannot be combined with --artifacts yet; start the server without "
+                "--workers and run workers whose workspace folder holds the artifacts"
+            )
 
     @property
     def url(self) -> str:

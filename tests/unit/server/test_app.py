@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.core.errors import ConflictError
+from shipyard.core.errors import ConflictError, InvalidInputError
 from shipyard.server import ServerSettings, create_app
 from shipyard.server import background as bg
 from shipyard.workspace import LocalWorkspace
@@ -109,6 +109,13 @@ def test_workers_run_shipyard_worker_on_the_servers_workspace():
     assert command[1:4] == ["-m", "shipyard.cli.main", "worker"]
     assert command[4:] == ["--workspace", "/srv/ws", "--db", "postgresql+psycopg://db/x"]
     assert "--db" not in bg.worker_command(ServerSettings())
+
+
+def test_settings_refuse_workers_that_would_miss_the_artifacts():
+    with pytest.raises(InvalidInputError, match="--artifacts"):
+        ServerSettings(workers=1, artifacts=Path("/srv/artifacts"))
+    with pytest.raises(InvalidInputError, match="0 or more"):
+        ServerSettings(workers=-1)
 
 
 def test_the_client_address_of_a_wildcard_host_is_loopback():
