@@ -120,8 +120,8 @@ class WorkerProcesses:
                     log.warning(
                         "job worker %d exited with %s; restarting", process.pid, process.returncode
                     )
-                    self.restarts += 1
                     self.processes[i] = self._spawn()
+                    self.restarts += 1  # counted once the new process is in place
 
 
 class Background:
