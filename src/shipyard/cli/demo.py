@@ -34,6 +34,7 @@ from shipyard.cli.endpoint import telemetry_table
 from shipyard.cli.predict import load_quietly, model_input, predictions
 from shipyard.core.schemas import Dataset, Endpoint, ModelVersion
 from shipyard.datasets import BANK_MARKETING_CITATION, BANK_MARKETING_TARGET, load_bank_marketing
+from shipyard.serving.bench import BenchLoad
 from shipyard.workspace import LocalWorkspace
 from shipyard.workspace.automl import AutoMLRun
 
@@ -174,7 +175,7 @@ def serve_story(
     console.print(table)
     with console.status(f"Benchmark: {BENCH_REQUESTS} one-row requests, {BENCH_CLIENTS} clients"):
         bench = ws.bench_endpoint(
-            ENDPOINT_NAME, requests=BENCH_REQUESTS, concurrency=BENCH_CLIENTS, rows=1
+            ENDPOINT_NAME, BenchLoad(requests=BENCH_REQUESTS, concurrency=BENCH_CLIENTS)
         )
     percentiles = bench.percentiles_ms()
     console.print(
