@@ -13,6 +13,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
+from shipyard.auth import issue_token
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.schemas import EndpointState
 from shipyard.workspace import LocalWorkspace
@@ -207,7 +208,9 @@ def test_token_auth(served_workspace, rows):
     with httpx.Client(timeout=10) as client:
         ok = client.post(endpoint.scoring_uri, json={"data": rows}, headers=_bearer(token))
         assert ok.status_code == 200
-        other = ws.endpoint_token("keyed", ttl_s=60) if _exists(ws, "keyed") else "x.y.z"
+        other = issue_token(  # signed by the workspace, but for another endpoint
+            ws.secrets.token_private_key, "owner", role="scorer", audience="endpoint:keyed"
+        )
         assert (
             client.post(
                 endpoint.scoring_uri, json={"data": rows}, headers=_bearer(other)
@@ -216,6 +219,8 @@ def test_token_auth(served_workspace, rows):
         )
     with pytest.raises(ConflictError, match="token auth, not keys"):
         ws.endpoint_keys("tokened")
+    with pytest.raises(ConflictError, match="key auth, not tokens"):
+        ws.endpoint_token("keyed") if _exists(ws, "keyed") else ws.endpoint_token("rotating")
 
 
 def test_delete_stops_the_processes_and_frees_the_port(served_workspace):

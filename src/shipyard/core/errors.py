@@ -12,6 +12,7 @@ ShipyardError
 ├── AuthenticationError      no or wrong credentials                       (HTTP 401, exit 2)
 ├── PermissionDeniedError    the caller may not do this                    (HTTP 403, exit 2)
 ├── TooManyRequestsError     the caller must slow down (repeated bad secrets) (HTTP 429, exit 2)
+├── ServiceUnavailableError  a service it needs (the database) is down     (HTTP 503, exit 2)
 └── ModelError               a model failed on valid input                 (HTTP 500, exit 1)
 """
 
@@ -56,6 +57,10 @@ class TooManyRequestsError(ShipyardError):
     def __init__(self, message: str, retry_after_s: int = 1) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class ServiceUnavailableError(ShipyardError):
+    """A service Shipyard needs (the database, a server) cannot be reached right now."""
 
 
 class ModelError(ShipyardError):

@@ -27,6 +27,7 @@ from shipyard.core.errors import (
     NotFoundError,
     PermissionDeniedError,
     SchemaError,
+    ServiceUnavailableError,
     ShipyardError,
     TooManyRequestsError,
 )
@@ -42,6 +43,7 @@ STATUS: dict[type[ShipyardError], int] = {
     AuthenticationError: 401,
     PermissionDeniedError: 403,
     TooManyRequestsError: 429,
+    ServiceUnavailableError: 503,
     ModelError: 500,
     ShipyardError: 500,  # a class the table does not name yet: a bug to fix here
 }

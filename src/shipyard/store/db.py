@@ -16,12 +16,12 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shipyard.core.errors import ConflictError, InvalidInputError, ShipyardError
+from shipyard.core.errors import ConflictError, InvalidInputError, ServiceUnavailableError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-class StoreUnavailableError(ShipyardError):
+class StoreUnavailableError(ServiceUnavailableError):
     """The database cannot be reached or opened."""
 
 

@@ -181,6 +181,8 @@ class EndpointOperations(WorkspaceBase):
     def endpoint_token(self, name: str, *, ttl_s: int = 3600, subject: str = "owner") -> str:
         """A signed token for a token-auth endpoint, valid for `ttl_s` seconds."""
         endpoint = self.get_endpoint(name)
+        if endpoint.auth_mode != "token":
+            raise ConflictError(f"endpoint {name!r} uses {endpoint.auth_mode} auth, not tokens")
         if not 1 <= ttl_s <= 86_400:
             raise InvalidInputError("a token lives between 1 second and 24 hours")
         return issue_token(
