@@ -3,6 +3,7 @@
 Pure functions over the JSONL files `request_log` writes (what `shipyard endpoint
 telemetry NAME --since 1h` shows). A request counts as failed when its status is 400 or
 more; `server_errors` counts the 5xx among them. Percentiles are nearest-rank, in ms.
+The summary types live in `core.schemas.telemetry`, so the HTTP client returns them too.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,50 +18,14 @@ from typing import Any
 import orjson
 
 from shipyard.core.errors import InvalidInputError
+from shipyard.core.schemas.telemetry import Bucket as Bucket
+from shipyard.core.schemas.telemetry import TelemetrySummary as TelemetrySummary
 from shipyard.telemetry.request_log import FILE_PREFIX, FILE_SUFFIX
 
 NICE_BUCKETS_S = (1, 5, 10, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400)
 TARGET_BUCKETS = 24
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-@dataclass(frozen=True)
-class Bucket:
-    """The requests of one time bucket (or of the whole span, for the total)."""
-
-    start: datetime
-    requests: int
-    failed: int
-    server_errors: int
-    rows: int
-    error_rate: float
-    p50_ms: float | None
-    p95_ms: float | None
-    p99_ms: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready form."""
-        return {**asdict(self), "start": self.start.isoformat()}
-
-
-@dataclass(frozen=True)
-class TelemetrySummary:
-    """Buckets with requests in them, oldest first, and the total over the span."""
-
-    since: datetime | None
-    bucket_s: int
-    buckets: list[Bucket]
-    total: Bucket
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready form."""
-        return {
-            "since": None if self.since is None else self.since.isoformat(),
-            "bucket_s": self.bucket_s,
-            "buckets": [b.to_dict() for b in self.buckets],
-            "total": self.total.to_dict(),
-        }
 
 
 def parse_duration(text: str) -> timedelta:

@@ -18,10 +18,12 @@ from shipyard.core.schemas.runs import (
     RunLog,
     RunStatus,
 )
+from shipyard.core.schemas.telemetry import Bucket, TelemetrySummary
 
 __all__ = [
     "TERMINAL_STATUSES",
     "AccessToken",
+    "Bucket",
     "Caller",
     "ColumnProfile",
     "Dataset",
@@ -41,4 +43,5 @@ __all__ = [
     "Run",
     "RunLog",
     "RunStatus",
+    "TelemetrySummary",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from shipyard.core.schemas import AccessToken, Endpoint, EndpointKeys
+from shipyard.core.schemas import AccessToken, Endpoint, EndpointKeys, TelemetrySummary
 from shipyard.server.deps import ContributorDep, OwnerDep, ReaderDep, WorkspaceDep
 from shipyard.server.schemas import (
     EndpointCreate,
@@ -16,7 +16,6 @@ from shipyard.server.schemas import (
     EndpointTokenCreate,
     EndpointUpdate,
 )
-from shipyard.telemetry.summary import TelemetrySummary
 
 router = APIRouter(prefix="/endpoints", tags=["endpoints"])
 
