@@ -15,6 +15,7 @@ from shipyard.core.errors import (
     ModelError,
     NotFoundError,
     PermissionDeniedError,
+    ServiceUnavailableError,
     ShipyardError,
     TooManyRequestsError,
 )
@@ -29,6 +30,7 @@ _ERRORS: dict[int, type[ShipyardError]] = {
     409: ConflictError,
     413: InvalidInputError,
     422: InvalidInputError,
+    503: ServiceUnavailableError,
 }
 
 
@@ -73,10 +75,13 @@ class ServicePrincipalAuthentication:
             "client_id": self.client_id,
             "client_secret": self._secret,
         }
-        if self._http is not None:
-            response = self._http.post(f"{self.server}{TOKEN_PATH}", data=form)
-        else:
-            response = httpx.post(f"{self.server}{TOKEN_PATH}", data=form, timeout=30)
+        try:
+            if self._http is not None:
+                response = self._http.post(f"{self.server}{TOKEN_PATH}", data=form)
+            else:
+                response = httpx.post(f"{self.server}{TOKEN_PATH}", data=form, timeout=30)
+        except httpx.TransportError as exc:
+            raise unreachable(self.server, exc) from None
         raise_for_error(response)
         answer = response.json()
         return str(answer["access_token"]), time.time() + float(answer["expires_in"])
@@ -97,6 +102,12 @@ def raise_for_error(response: httpx.Response) -> None:
     if status >= 500:
         raise ModelError(f"the server failed ({status}): {message}")
     raise ShipyardError(f"unexpected answer {status}: {message}")
+
+
+def unreachable(server: str, exc: httpx.TransportError) -> ServiceUnavailableError:
+    """The error for a server that does not answer (refused, unknown host, timed out)."""
+    reason = str(exc) or type(exc).__name__
+    return ServiceUnavailableError(f"cannot reach the Shipyard server at {server}: {reason}")
 
 
 def _message(response: httpx.Response) -> str:

@@ -29,6 +29,7 @@ from shipyard.core.errors import (
     PermissionDeniedError,
 )
 from shipyard.core.ids import new_id
+from shipyard.core.interface import WorkspaceAPI
 from shipyard.core.names import check_name
 from shipyard.core.schemas import Endpoint, EndpointKeys, EndpointState
 from shipyard.serving.bench import BenchLoad, BenchResult, BenchTarget, run_bench
@@ -234,17 +235,8 @@ class EndpointOperations(WorkspaceBase):
         self, name: str, *, rows: int = 1, proba: bool = False
     ) -> BenchTarget:
         """The request a benchmark repeats: the model's example row `rows` times, as the owner."""
-        if not 1 <= rows <= MAX_ROWS:
-            raise InvalidInputError(f"rows must be between 1 and {MAX_ROWS}")
-        endpoint = self.get_endpoint(name)
-        example = self.get_model(endpoint.model).descriptor.get("example")  # type: ignore[attr-defined]
-        if not isinstance(example, dict) or not example:
-            raise InvalidInputError(f"model {endpoint.model} has no example row to send")
-        document: dict[str, Any] = {"data": [example] * rows}
-        if proba:
-            document["method"] = "predict_proba"
-        body = json.dumps(document, default=str).encode()
-        return BenchTarget(endpoint.scoring_uri, body, self.endpoint_auth_header(name))
+        ws: WorkspaceAPI = self  # type: ignore[assignment]
+        return bench_target(ws, name, rows=rows, proba=proba)
 
     def bench_endpoint(
         self, name: str, load: BenchLoad, *, rows: int = 1, proba: bool = False
@@ -358,6 +350,24 @@ class EndpointOperations(WorkspaceBase):
                     f"(state {endpoint.state.value}; shipyard endpoint logs {name})"
                 )
             time.sleep(0.1)
+
+
+def bench_target(ws: WorkspaceAPI, name: str, *, rows: int = 1, proba: bool = False) -> BenchTarget:
+    """The example-row request of endpoint `name`, with the caller's credentials.
+
+    A function of the workspace API, so the remote workspace builds the same request.
+    """
+    if not 1 <= rows <= MAX_ROWS:
+        raise InvalidInputError(f"rows must be between 1 and {MAX_ROWS}")
+    endpoint = ws.get_endpoint(name)
+    example = ws.get_model(endpoint.model).descriptor.get("example")
+    if not isinstance(example, dict) or not example:
+        raise InvalidInputError(f"model {endpoint.model} has no example row to send")
+    document: dict[str, Any] = {"data": [example] * rows}
+    if proba:
+        document["method"] = "predict_proba"
+    body = json.dumps(document, default=str).encode()
+    return BenchTarget(endpoint.scoring_uri, body, ws.endpoint_auth_header(name))
 
 
 def _http_error(status: int, message: str) -> Exception:
