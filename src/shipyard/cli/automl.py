@@ -20,7 +20,15 @@ from shipyard.automl.estimators.registry import all_learners
 from shipyard.automl.guardrails import Guardrail
 from shipyard.automl.metrics import metric_names
 from shipyard.cli import render
-from shipyard.cli._workspace import DbOption, WorkspaceOption, open_workspace, workspace_flags
+from shipyard.cli._workspace import (
+    AnyWorkspace,
+    ConfigOption,
+    DbOption,
+    ServerOption,
+    WorkspaceOption,
+    open_workspace,
+    workspace_flags,
+)
 from shipyard.core.errors import InvalidInputError
 from shipyard.workspace.automl import AutoMLRun
 from shipyard.workspace.files import read_table
@@ -202,6 +210,8 @@ def run_command(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document only.")] = False,
 ) -> None:
     """Find the best model for the --target column of a table or a registered dataset.
@@ -230,8 +240,10 @@ def run_command(
     if isinstance(source, Path):
         _train_on_file(source, settings, validation_data, output or DEFAULT_OUTPUT, as_json=as_json)
         return
-    recorded = _record_run(source, settings, experiment, workspace, db, quiet=as_json)
-    _report_recorded(recorded, output, workspace_flags(workspace, db), as_json=as_json)
+    with open_workspace(workspace, db, server, config) as ws:
+        recorded = _record_run(ws, source, settings, experiment, quiet=as_json)
+    flags = workspace_flags(workspace, db, server, config)
+    _report_recorded(recorded, output, flags, as_json=as_json)
 
 
 def _source(data: Path | None, dataset: str | None, validation_data: Path | None) -> Path | str:
@@ -285,20 +297,17 @@ def _run_quietly(
 
 
 def _record_run(
-    dataset: str,
-    settings: AutoMLSettings,
-    experiment: str,
-    workspace: Path | None,
-    db: str | None,
-    *,
-    quiet: bool,
+    ws: AnyWorkspace, dataset: str, settings: AutoMLSettings, experiment: str, *, quiet: bool
 ) -> AutoMLRun:
-    """Run AutoML through the workspace, which records the run; show progress unless quiet."""
-    with open_workspace(workspace, db) as ws:
-        if quiet:
-            return ws.automl(dataset, settings, experiment=experiment)
-        with live_progress(Console(), settings) as progress:
-            return ws.automl(dataset, settings, experiment=experiment, callback=progress)
+    """Run AutoML through the workspace, which records the run; show progress unless quiet.
+
+    A server's workspace runs it as a job of its workers, and the progress shown is what
+    the server records (polled); Ctrl-C cancels the job as it stops a local run.
+    """
+    if quiet:
+        return ws.automl(dataset, settings, experiment=experiment)
+    with live_progress(Console(), settings) as progress:
+        return ws.automl(dataset, settings, experiment=experiment, callback=progress)
 
 
 def _report_recorded(

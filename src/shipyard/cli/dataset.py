@@ -12,7 +12,14 @@ from rich.table import Table
 
 from shipyard.cli import render
 from shipyard.cli._options import JsonOption, LimitOption, PageTokenOption
-from shipyard.cli._workspace import DbOption, WorkspaceOption, open_workspace, workspace_flags
+from shipyard.cli._workspace import (
+    ConfigOption,
+    DbOption,
+    ServerOption,
+    WorkspaceOption,
+    open_workspace,
+    workspace_flags,
+)
 from shipyard.core.schemas import ColumnProfile, Dataset, DatasetProfile
 
 app = typer.Typer(
@@ -43,13 +50,15 @@ def register(
     target: TargetOption = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register a CSV or Parquet file as the next version of dataset NAME, and profile it.
 
     Content identical to an existing version is not stored twice: that version is returned.
     """
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         dataset = ws.register_dataset(name, file, description=description, target=target)
     if as_json:
         render.echo_json(dataset)
@@ -61,7 +70,7 @@ def register(
         f"(id {dataset.id})",
     )
     show_profile(console, dataset.profile)
-    flags = f"--target {target or 'COL'}{workspace_flags(workspace, db)}"
+    flags = f"--target {target or 'COL'}{workspace_flags(workspace, db, server, config)}"
     render.say(console, f"Train on it: shipyard automl run --dataset {dataset.ref} {flags}")
 
 
@@ -71,10 +80,12 @@ def list_command(
     page_token: PageTokenOption = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """The latest version of every dataset, by name."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         page = ws.list_datasets(max_results=limit, page_token=page_token)
     if as_json:
         items = [d.summary() for d in page.items]
@@ -89,10 +100,12 @@ def versions(
     name: NameArgument,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Every version of dataset NAME, oldest first."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         found = ws.list_dataset_versions(name)
     if as_json:
         render.echo_json(render.listing([d.summary() for d in found]))
@@ -106,10 +119,12 @@ def show(
     target: TargetOption = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """One dataset version: where it came from and its profile (per column, class balance)."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         dataset = ws.get_dataset(ref)
         if target is not None:
             dataset = dataset.model_copy(

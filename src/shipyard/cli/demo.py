@@ -24,7 +24,7 @@ from shipyard.cli import render
 from shipyard.cli._workspace import (
     DbOption,
     WorkspaceOption,
-    open_workspace,
+    open_local_workspace,
     workspace_dir,
     workspace_flags,
 )
@@ -84,6 +84,8 @@ def demo(
     guardrails and the live AutoML leaderboard of a run recorded in experiment
     `bankmarketing-automl`, registers the best model as `bankmarketing-model`, shows its
     metrics and explanation, then scores a few rows held back from training with it.
+    The demo works on the workspace folder in this process, even where a config.json
+    names a server.
     """
     console, err = render.consoles()
     training, held_back = hold_back(load_bank_marketing())
@@ -100,7 +102,7 @@ def demo(
         max_trials=max_trials,
     )
     flags = workspace_flags(workspace, db)
-    with open_workspace(workspace, db) as ws:
+    with open_local_workspace(workspace, db) as ws:
         recorded = record_story(ws, console, training, settings)
         result = recorded.automl.result
         show_result(console, result)

@@ -13,11 +13,17 @@ from rich.table import Table
 
 from shipyard.cli import render
 from shipyard.cli._options import JsonOption
-from shipyard.cli._workspace import DbOption, WorkspaceOption, open_workspace, workspace_flags
+from shipyard.cli._workspace import (
+    ConfigOption,
+    DbOption,
+    ServerOption,
+    WorkspaceOption,
+    open_workspace,
+    workspace_flags,
+)
 from shipyard.core.errors import InvalidInputError
-from shipyard.core.schemas import Endpoint
+from shipyard.core.schemas import Endpoint, TelemetrySummary
 from shipyard.serving.bench import BenchLoad, BenchResult, write_ab_files
-from shipyard.telemetry.summary import TelemetrySummary
 from shipyard.workspace.files import read_table
 
 app = typer.Typer(
@@ -64,6 +70,8 @@ def deploy(
     ] = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Deploy MODEL as endpoint NAME; returns once it answers its health check.
@@ -71,7 +79,7 @@ def deploy(
     The endpoint keeps running after this command exits (a background supervisor owns
     it, restarting it if it dies); `shipyard endpoint delete NAME` stops it.
     """
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         endpoint = ws.deploy_endpoint(
             name,
             model,
@@ -87,16 +95,20 @@ def deploy(
         return
     console = Console()
     console.print(f"Endpoint {endpoint.name} is {endpoint.state.value}: {endpoint.scoring_uri}")
-    flags = workspace_flags(workspace, db)
+    flags = workspace_flags(workspace, db, server, config)
     console.print(f"Call it: shipyard endpoint show {name}{flags}  (client code and keys)")
 
 
 @app.command("list")
 def list_endpoints(
-    workspace: WorkspaceOption = None, db: DbOption = None, as_json: JsonOption = False
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List endpoints with their state, model and scoring URI."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         endpoints = ws.list_endpoints()
     if as_json:
         render.echo_json(render.listing(endpoints, len(endpoints)))
@@ -121,10 +133,12 @@ def show(
     name: NameArgument,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show an endpoint: state, URIs, model, auth, logging, and client code to call it."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         endpoint = ws.get_endpoint(name)
         example = ws.get_model(endpoint.model).descriptor.get("example") or {}
     if as_json:
@@ -132,7 +146,7 @@ def show(
         return
     console = Console()
     console.print(render.fields_table(f"Endpoint {name}", _fields(endpoint)))
-    flags = workspace_flags(workspace, db)
+    flags = workspace_flags(workspace, db, server, config)
     console.print(
         f"\nPython (requests); the key comes from `shipyard endpoint keys {name}{flags}`:"
     )
@@ -208,10 +222,12 @@ def update(
     ] = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Change a running endpoint with no downtime: model version, workers, logging."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         endpoint = ws.update_endpoint(
             name, model=model, workers=workers, logging=_on_off(logging), sample_rate=sample_rate
         )
@@ -225,9 +241,15 @@ def update(
 
 
 @app.command("delete")
-def delete(name: NameArgument, workspace: WorkspaceOption = None, db: DbOption = None) -> None:
+def delete(
+    name: NameArgument,
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
+) -> None:
     """Stop the endpoint's processes and free its port."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         ws.delete_endpoint(name)
     Console().print(f"Endpoint {name} deleted.")
 
@@ -245,10 +267,12 @@ def keys(
     ] = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show (or regenerate) the endpoint's two keys. Workspace owner only."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         pair = (
             ws.regenerate_endpoint_key(name, regenerate) if regenerate else ws.endpoint_keys(name)
         )
@@ -266,9 +290,11 @@ def token(
     ttl: Annotated[int, typer.Option(min=1, max=86_400, help="Lifetime in seconds.")] = 3600,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Print a short-lived bearer token for a token-auth endpoint."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         typer.echo(ws.endpoint_token(name, ttl_s=ttl))
 
 
@@ -278,9 +304,11 @@ def logs(
     tail: Annotated[int, typer.Option(min=1, help="Show the last N lines.")] = 100,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """The service's own log: start-up, errors, restarts."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         for line in ws.endpoint_logs(name, tail=tail):
             typer.echo(line)
 
@@ -294,10 +322,12 @@ def telemetry(
     ] = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Requests, error rate and p50/p95/p99 latency per time bucket (needs logging on)."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         endpoint = ws.get_endpoint(name)
         summary = ws.endpoint_telemetry(name, since=since, bucket_s=bucket)
     if as_json:
@@ -338,10 +368,12 @@ def invoke(
     proba: Annotated[bool, typer.Option("--proba", help="Class probabilities.")] = False,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Score the rows of a JSON or CSV file at the endpoint and print the answer."""
     records = read_records(data)
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         answer = ws.invoke_endpoint(name, records, method="predict_proba" if proba else "predict")
     render.echo_json(answer)
 
@@ -373,6 +405,8 @@ def bench(
     ] = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Measure the endpoint: requests/s, latency percentiles, failed requests (as ab does).
@@ -382,7 +416,7 @@ def bench(
     load generator runs on this machine, so it shares the CPU with a local endpoint.
     """
     load = BenchLoad(requests=requests, concurrency=concurrency, keep_alive=keep_alive)
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         if emit_ab is not None:
             target = ws.endpoint_bench_target(name, rows=rows, proba=proba)
         else:

@@ -87,7 +87,9 @@ def shipyard(
     look at runs with `shipyard run`, keep models with `shipyard model`, score files with
     `shipyard predict`, or see it all on the bundled Bank Marketing data with
     `shipyard demo`. Commands work on the workspace in --workspace DIR, else
-    $SHIPYARD_WORKSPACE, else ./.shipyard.
+    $SHIPYARD_WORKSPACE, else ./.shipyard; or on the one a server serves, with --server
+    URL or a config file naming it (--config PATH, else $SHIPYARD_CONFIG, else
+    config.json in the workspace folder).
     """
 
 

@@ -11,7 +11,14 @@ from rich.table import Table
 
 from shipyard.cli import render
 from shipyard.cli._options import JsonOption, LimitOption, PageTokenOption
-from shipyard.cli._workspace import DbOption, WorkspaceOption, open_workspace, workspace_flags
+from shipyard.cli._workspace import (
+    ConfigOption,
+    DbOption,
+    ServerOption,
+    WorkspaceOption,
+    open_workspace,
+    workspace_flags,
+)
 from shipyard.core.errors import InvalidInputError
 from shipyard.core.schemas import ModelVersion
 
@@ -36,19 +43,22 @@ def register(
     ] = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register the best model of run RUN_ID as the next version of model NAME."""
     tags = parse_tags(tag or [])
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         version = ws.register_model(name, run, description=description, tags=tags)
     if as_json:
         render.echo_json(version)
         return
+    flags = workspace_flags(workspace, db, server, config)
     render.say(
         Console(),
         f"Registered {version.ref} from run {version.run_id} (id {version.id})",
-        f"Look at it: shipyard model show {version.ref}{workspace_flags(workspace, db)}",
+        f"Look at it: shipyard model show {version.ref}{flags}",
     )
 
 
@@ -58,10 +68,12 @@ def list_command(
     page_token: PageTokenOption = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Every registered model, by name, with its latest version."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         page = ws.list_models(max_results=limit, page_token=page_token)
     if as_json:
         render.echo_json(page)
@@ -86,10 +98,12 @@ def show(
     ref: RefArgument,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """One model version: lineage, metrics, tags, input columns and top features."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         version = ws.get_model(ref)
         others = [v.version for v in ws.list_model_versions(version.name)]
     if as_json:
@@ -117,10 +131,12 @@ def download(
     ],
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Copy a model version's folder (model file and descriptor) to DIR."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         version = ws.get_model(ref)
         folder = ws.download_model(version.ref, output)
     if as_json:

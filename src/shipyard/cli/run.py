@@ -14,9 +14,16 @@ from rich.text import Text
 
 from shipyard.cli import render
 from shipyard.cli._options import JsonOption, LimitOption, PageTokenOption
-from shipyard.cli._workspace import DbOption, WorkspaceOption, open_workspace, workspace_flags
+from shipyard.cli._workspace import (
+    ConfigOption,
+    DbOption,
+    ServerOption,
+    WorkspaceOption,
+    open_workspace,
+    workspace_flags,
+)
+from shipyard.core.interface import WorkspaceAPI
 from shipyard.core.schemas import Run, RunLog, RunStatus
-from shipyard.workspace import LocalWorkspace
 
 app = typer.Typer(
     name="run",
@@ -78,10 +85,12 @@ def list_command(
     page_token: PageTokenOption = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Runs matching the filters, newest first unless --order-by says otherwise."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         page = ws.list_runs(
             experiment=experiment,
             parent_id=parent,
@@ -108,10 +117,12 @@ def show(
     logs: Annotated[int, typer.Option(metavar="N", help="How many last log lines to show.")] = 10,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """One run: its state, child runs, best model, metrics, tags, params, artifacts and log."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         run = ws.get_run(run_id)
         children = _children(ws, run)
         artifacts = ws.list_artifacts(run.id)
@@ -130,7 +141,9 @@ def show(
     console.print(render.fields_table(f"Run {run.id}", _run_fields(run)))
     _show_children(console, run, children)
     if run.has_model:
-        _show_best_model(console, run, children.best, workspace_flags(workspace, db))
+        _show_best_model(
+            console, run, children.best, workspace_flags(workspace, db, server, config)
+        )
     if run.metrics:
         console.print(render.metrics_table(run.metrics))
     for title, values in (("Tags", run.tags), ("Params", _param_texts(run.params))):
@@ -183,7 +196,7 @@ def log_table(lines: list[RunLog]) -> Table:
     return render.rows_table(title, ["time", "level", "message"], rows, no_wrap={"time"})
 
 
-def _children(ws: LocalWorkspace, run: Run) -> Children:
+def _children(ws: WorkspaceAPI, run: Run) -> Children:
     total = ws.list_runs(parent_id=run.id, max_results=1).total
     if total == 0:
         return Children(total=0, by_status={}, top=[], best=None)
@@ -264,6 +277,6 @@ def _ordering_metric(order_by: str | None) -> str | None:
     return field.removeprefix("metrics.") if field.startswith("metrics.") else None
 
 
-def _primary_metric(ws: LocalWorkspace, parent_id: str | None) -> str | None:
+def _primary_metric(ws: WorkspaceAPI, parent_id: str | None) -> str | None:
     """The metric a parent run ranked its children by (trials do not tag it themselves)."""
     return ws.get_run(parent_id).tags.get("primary_metric") if parent_id else None

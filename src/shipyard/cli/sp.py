@@ -13,7 +13,13 @@ from rich.console import Console
 
 from shipyard.cli import render
 from shipyard.cli._options import JsonOption
-from shipyard.cli._workspace import DbOption, WorkspaceOption, open_workspace
+from shipyard.cli._workspace import (
+    ConfigOption,
+    DbOption,
+    ServerOption,
+    WorkspaceOption,
+    open_workspace,
+)
 from shipyard.core.schemas import PrincipalCredentials
 
 app = typer.Typer(
@@ -33,20 +39,26 @@ def create(
     ],
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create principal NAME with ROLE; prints its client id and secret (shown once)."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         credentials = ws.create_principal(name, role)
     _show(credentials, as_json, "Created")
 
 
 @app.command("list")
 def list_command(
-    workspace: WorkspaceOption = None, db: DbOption = None, as_json: JsonOption = False
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Every principal, by name (secrets are never shown again)."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         principals = ws.list_principals()
     if as_json:
         render.echo_json(render.listing(principals))
@@ -64,10 +76,12 @@ def delete(
     name: NameArgument,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Delete principal NAME; its tokens stop working."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         ws.delete_principal(name)
     if as_json:
         render.echo_json({"name": name, "deleted": True})
@@ -80,10 +94,12 @@ def rotate(
     name: NameArgument,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Give principal NAME a new secret (shown once); the old one stops working."""
-    with open_workspace(workspace, db) as ws:
+    with open_workspace(workspace, db, server, config) as ws:
         credentials = ws.rotate_principal(name)
     _show(credentials, as_json, "Rotated")
 

@@ -8,20 +8,28 @@ import threading
 
 from rich.console import Console
 
-from shipyard.cli._workspace import DbOption, WorkspaceOption, open_workspace
+from shipyard.cli._workspace import DbOption, ServerOption, WorkspaceOption, open_local_workspace
 from shipyard.workspace.worker import run_worker
 
+LOCAL_ONLY = (
+    "a worker claims jobs straight from the workspace's database and writes its artifacts, "
+    "so it runs where the server's workspace is: give --workspace DIR (and --db URL) instead"
+)
 
-def worker(workspace: WorkspaceOption = None, db: DbOption = None) -> None:
+
+def worker(
+    workspace: WorkspaceOption = None, db: DbOption = None, server: ServerOption = None
+) -> None:
     """Claim and run queued jobs, one at a time, until stopped (Ctrl-C or SIGTERM).
 
     Start as many as the machine can take; each claims jobs atomically, heartbeats while
-    it runs one, and a job whose worker dies is queued again for another.
+    it runs one, and a job whose worker dies is queued again for another. A worker works
+    on a workspace folder (or database) directly, never through --server.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with open_workspace(workspace, db) as ws:
+    with open_local_workspace(workspace, db, server=server, why=LOCAL_ONLY) as ws:
         Console(stderr=True).print(f"worker {ws.owner} on {ws.folder}: waiting for jobs")
         try:
             run_worker(ws, stop)
