@@ -1,24 +1,19 @@
 """The control-plane server in real processes: `shipyard server start` on a free port.
 
-Each test starts the CLI's server, waits for /api/v1/health with a deadline, talks to it
-over HTTP like any client, and stops it with SIGTERM and a timeout. The workspace gets a
-trained AutoML run first (in this process), so the REST calls have a model to register
-and deploy; the server supervises the endpoint and runs a job worker.
+Each test starts the CLI's server (`tests.fixtures.servers.Server`), waits for
+/api/v1/health with a deadline, talks to it over HTTP like any client, and stops it with
+SIGTERM and a timeout. The workspace gets a trained AutoML run first (in this process),
+so the REST calls have a model to register and deploy; the server supervises the
+endpoint and runs a job worker.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import signal
-import socket
 import stat
-import subprocess
-import sys
-import time
 import zipfile
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -27,83 +22,10 @@ import pytest
 from shipyard.workspace import LocalWorkspace
 from shipyard.workspace.supervisor import try_lock
 from tests.fixtures.automl import fast_settings, make_frame
+from tests.fixtures.servers import Server, credentials, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-START_DEADLINE_S = 90.0
-STOP_TIMEOUT_S = 30.0
 JOB_SETTINGS = {"target": "y", "max_trials": 2, "allowed_learners": ["linear"], "n_jobs": 1}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what}: not within {timeout_s:.0f} s"
-        time.sleep(0.2)
-
-
-class Server:
-    """One `shipyard server start` process and an HTTP client logged in as the owner."""
-
-    def __init__(self, folder: Path, log: Path, *options: str) -> None:
-        self.folder = folder
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        argv = [sys.executable, "-m", "shipyard.cli.main", "server", "start"]
-        argv += ["--port", str(self.port), "--workspace", str(folder), *options]
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(
-                argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-        self.http = httpx.Client(base_url=self.url, timeout=120)
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_DEADLINE_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"the server exited with {self.process.returncode}:\n{self.output()}")
-            try:
-                if self.http.get("/api/v1/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        pytest.fail(f"the server did not answer within {START_DEADLINE_S:.0f} s:\n{self.output()}")
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-5000:]
-
-    def login(self, client_id: str, secret: str) -> dict[str, str]:
-        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
-        answer = self.http.post("/api/v1/auth/token", data=form)
-        assert answer.status_code == 200, answer.text
-        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-    def stop(self) -> bool:
-        """SIGTERM, then wait (SIGKILL after the timeout); whether it shut down cleanly."""
-        self.http.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(STOP_TIMEOUT_S)
-                pytest.fail(f"the server ignored SIGTERM:\n{self.output()}")
-        # uvicorn re-raises the signal once it has shut down, so -SIGTERM is a clean exit.
-        clean = self.process.returncode in (0, -signal.SIGTERM)
-        return clean and "Application shutdown complete" in self.output()
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +53,7 @@ def owner(server: Server) -> dict[str, str]:
     config_path = server.folder / "config.json"
     assert stat.S_IMODE(config_path.stat().st_mode) == 0o600
     assert json.loads(config_path.read_text())["server"] == server.url
-    return server.login(**_credentials(server.folder))
+    return server.login(**credentials(server.folder))
 
 
 def test_tokens_roles_and_docs(server, owner):
@@ -224,7 +146,7 @@ def test_an_endpoint_deployed_through_the_server(server, owner):
         telemetry = http.get("/api/v1/endpoints/srv-ep/telemetry", headers=owner).json()
         return bool(telemetry["total"]["requests"] >= 1)
 
-    _wait_until(logged, 60, "request telemetry")
+    wait_until(logged, 60, "request telemetry")
     lines = http.get("/api/v1/endpoints/srv-ep/logs", headers=owner, params={"tail": 50}).json()
     assert lines["lines"]
     deleted = http.delete("/api/v1/endpoints/srv-ep", headers=owner)
@@ -243,7 +165,7 @@ def test_a_job_submitted_over_http_is_done_by_the_servers_worker(server, owner):
         job: dict[str, Any] = http.get(f"/api/v1/jobs/{job_id}", headers=owner).json()
         return job if job["status"] in ("completed", "failed", "canceled") else None
 
-    job = _wait_until(finished, 180, "the job")
+    job = wait_until(finished, 180, "the job")
     assert job["status"] == "completed", f"{job}\n{server.output()}"
     run = http.get(f"/api/v1/runs/{job['run_id']}", headers=owner).json()
     assert (run["status"], run["experiment"], run["has_model"]) == ("completed", "background", True)
@@ -264,7 +186,7 @@ def test_the_server_on_postgresql(postgres_schema_url, tmp_path):
     folder = tmp_path / "ws"
     server = Server(folder, tmp_path / "server.log", "--db", postgres_schema_url)
     try:
-        owner = server.login(**_credentials(folder))
+        owner = server.login(**credentials(folder))
         csv = tmp_path / "pg.csv"
         make_frame("binary", seed=6).to_csv(csv, index=False)
         with csv.open("rb") as handle:
@@ -295,7 +217,7 @@ def test_endpoints_keep_serving_across_a_server_restart(tmp_path):
         run = ws.automl("toy", fast_settings(allowed_learners=("linear",), seed=0))
         ws.register_model("toy-model", run.id)
     first = Server(folder, tmp_path / "first.log")
-    owner = first.login(**_credentials(folder))
+    owner = first.login(**credentials(folder))
     body = {"name": "kept", "model": "toy-model", "auth_mode": "token"}
     deployed = first.http.post("/api/v1/endpoints", headers=owner, json=body).json()
     token = first.http.post("/api/v1/endpoints/kept/token", headers=owner, json={"ttl_s": 600})
@@ -311,7 +233,7 @@ def test_endpoints_keep_serving_across_a_server_restart(tmp_path):
 
     second = Server(folder, tmp_path / "second.log")
     try:
-        owner = second.login(**_credentials(folder))
+        owner = second.login(**credentials(folder))
         shown = second.http.get("/api/v1/endpoints/kept", headers=owner).json()
         assert (shown["state"], shown["port"]) == ("healthy", deployed["port"])
         deleted = second.http.delete("/api/v1/endpoints/kept", headers=owner)
@@ -320,8 +242,3 @@ def test_endpoints_keep_serving_across_a_server_restart(tmp_path):
         assert second.stop(), second.output()
     with pytest.raises(httpx.TransportError):
         httpx.post(deployed["scoring_uri"], json={"data": rows}, headers=scoring, timeout=5)
-
-
-def _credentials(folder: Path) -> dict[str, str]:
-    config = json.loads((folder / "config.json").read_text())
-    return {"client_id": config["client_id"], "secret": config["client_secret"]}
