@@ -1,9 +1,24 @@
 from __future__ import annotations
 
+import json
+import threading
+from datetime import UTC, datetime
+
 import pytest
 
 import shipyard
+from shipyard.automl import ProgressCallback, Trial
+from shipyard.core.errors import DataError, InvalidInputError, PermissionDeniedError, ShipyardError
+from shipyard.core.interface import WorkspaceAPI
+from shipyard.core.schemas import Job, RunStatus
+from shipyard.sdk import ServerWorkspace, job_error, read_config
+from shipyard.server import ServerSettings, create_app
 from shipyard.workspace import LocalWorkspace
+from shipyard.workspace.worker import run_worker
+from tests.fixtures.automl import fast_settings, make_frame
+from tests.fixtures.servers import in_process
+
+SERVER = "http://shipyard.test"
 
 
 def test_workspace_local_opens_a_folder(tmp_path):
@@ -25,3 +40,135 @@ def test_the_local_workspace_offers_the_whole_workspace_api(tmp_path):
 
     with shipyard.Workspace.local(tmp_path / "ws") as ws:
         assert isinstance(ws, WorkspaceAPI)
+
+
+# --- the remote workspace of the SDK -------------------------------------------------------
+
+
+def _config(path, **values):
+    path.write_text(json.dumps(values))
+    return path
+
+
+def test_read_config_says_what_is_wrong(tmp_path):
+    with pytest.raises(InvalidInputError, match="no config file at"):
+        read_config(tmp_path / "absent.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(InvalidInputError, match="is not valid JSON"):
+        read_config(tmp_path / "bad.json")
+    (tmp_path / "list.json").write_text("[]")
+    with pytest.raises(InvalidInputError, match="must hold a JSON object"):
+        read_config(tmp_path / "list.json")
+    partial = _config(tmp_path / "partial.json", client_id="sp_1", client_secret="s")
+    with pytest.raises(InvalidInputError, match="lacks server"):
+        read_config(partial)
+    given = read_config(partial, server="http://h:1")
+    assert given == {"server": "http://h:1", "client_id": "sp_1", "client_secret": "s"}
+
+
+def test_from_config_talks_to_the_server_as_its_principal(tmp_path):
+    app = create_app(ServerSettings(workspace=tmp_path / "ws", supervise=False))
+    with in_process(app, SERVER) as client:
+        reader = app.state.workspace.create_principal("sdk-reader", "reader")
+        config = _config(
+            tmp_path / "config.json",
+            server=SERVER,
+            client_id=reader.client_id,
+            client_secret=reader.client_secret,
+        )
+        with shipyard.Workspace.from_config(config, http=client) as ws:
+            assert isinstance(ws, ServerWorkspace)
+            assert isinstance(ws, WorkspaceAPI)
+            assert ws.list_datasets().total == 0
+            with pytest.raises(PermissionDeniedError, match="contributor"):
+                ws.create_experiment("not-for-readers")
+            assert reader.client_secret not in repr(ws)
+
+
+def test_a_failed_job_raises_the_error_it_names():
+    def failed(error):
+        fields = {"kind": "automl", "status": "failed", "payload": {}, "attempts": 1}
+        return Job(id="job_1", max_attempts=2, error=error, created_at=datetime.now(UTC), **fields)
+
+    named = job_error(failed("DataError: the target has one class"))
+    assert type(named) is DataError
+    assert str(named) == "the target has one class"
+    other = job_error(failed("ValueError: bad"))
+    assert type(other) is ShipyardError
+    assert str(other) == "job job_1 failed: ValueError: bad"
+    assert "no reason recorded" in str(job_error(failed(None)))
+
+
+class Recorder(ProgressCallback):
+    """What a progress callback heard."""
+
+    def __init__(self):
+        self.guardrails: list[str] = []
+        self.setup: tuple[str, str] | None = None
+        self.started: set[tuple[int, str]] = set()
+        self.ended: dict[int, Trial] = {}
+        self.phases: list[str] = []
+
+    def on_guardrails(self, guardrails):
+        self.guardrails = [g.name for g in guardrails]
+
+    def on_setup(self, task, metric):
+        self.setup = (task, metric)
+
+    def on_trial_start(self, trial):
+        self.started.add((trial.number, trial.learner))
+
+    def on_trial_end(self, trial):
+        self.ended[trial.number] = trial
+
+    def on_phase(self, phase, message):
+        self.phases.append(phase)
+
+
+@pytest.mark.slow
+def test_automl_on_a_server_is_a_followed_job(tmp_path):
+    """The callback hears the run as the engine told the worker; the result comes back whole."""
+    folder = tmp_path / "ws"
+    with LocalWorkspace.open(folder) as ws:
+        ws.register_dataset("toy", make_frame("binary", seed=0))
+    app = create_app(ServerSettings(workspace=folder, supervise=False))
+    stop = threading.Event()
+
+    def work():
+        with LocalWorkspace.open(folder) as worker_ws:  # as a worker process would
+            run_worker(worker_ws, stop, poll_s=0.05, max_jobs=1)
+
+    worker = threading.Thread(target=work, daemon=True)
+    with in_process(app, SERVER) as client:
+        owner = app.state.workspace.create_principal("sdk-owner", "owner")
+        config = _config(
+            tmp_path / "config.json",
+            server=SERVER,
+            client_id=owner.client_id,
+            client_secret=owner.client_secret,
+        )
+        ws = shipyard.Workspace.from_config(config, http=client)
+        ws.poll_s = 0.05
+        worker.start()
+        heard = Recorder()
+        settings = fast_settings(allowed_learners=("linear",), max_trials=2, seed=0)
+        recorded = ws.automl("toy", settings, experiment="remote", callback=heard)
+        stop.set()
+        worker.join(30)
+
+        result = recorded.result
+        assert (recorded.run.status, recorded.run.experiment) == (RunStatus.COMPLETED, "remote")
+        assert heard.guardrails == [g["name"] for g in result.to_dict()["guardrails"]]
+        assert heard.setup == (result.task, result.metric)
+        assert heard.started == {(t.number, t.learner) for t in result.trials}
+        for trial in result.trials:
+            assert heard.ended[trial.number].status == trial.status
+            assert heard.ended[trial.number].score == pytest.approx(trial.score)
+        assert heard.phases[0] == "prepare"
+        assert heard.phases[-1] == "done"
+        assert recorded.run.tags["best_learner"] == result.best.learner
+
+        version = ws.register_model("remote-model", recorded.id)
+        model = ws.load_model(version.ref)
+        rows = make_frame("binary", seed=1, rows=3).drop(columns="y")
+        assert list(model.predict(rows)) == list(result.model.predict(rows))
