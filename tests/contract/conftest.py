@@ -29,7 +29,7 @@ from shipyard.core.interface import WorkspaceAPI
 from shipyard.server import ServerSettings, create_app
 from shipyard.workspace import LocalWorkspace
 from tests.fixtures.automl import fast_settings, make_frame
-from tests.fixtures.servers import Server, credentials, in_process
+from tests.fixtures.servers import Server, credentials, in_process, running
 
 SEEDED_DATASET = "seeded-toy"
 IN_PROCESS = "http://shipyard.test"  # the in-process app's address
@@ -80,12 +80,8 @@ def remote_workspace(server: str, client_id: str, secret: str, http=None) -> Rem
 def real_server(seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`shipyard server start` over a copy of the seeded workspace (no workers)."""
     root = tmp_path_factory.mktemp("contract-server")
-    server = Server(copy_of(seed, root / "ws"), root / "server.log")
-    try:
+    with running(copy_of(seed, root / "ws"), root / "server.log") as server:
         yield server
-    finally:
-        clean = server.stop()
-    assert clean, server.output()
 
 
 @pytest.fixture(

@@ -17,9 +17,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from shipyard.cli.main import app
-from shipyard.workspace import LocalWorkspace
-from tests.fixtures.automl import fast_settings, make_frame
-from tests.fixtures.servers import Server, wait_until
+from tests.fixtures.automl import make_frame
+from tests.fixtures.servers import Server, running, seed_workspace, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CLEAN_ENV = {"SHIPYARD_CONFIG": None, "SHIPYARD_WORKSPACE": None}
@@ -27,17 +26,10 @@ CLEAN_ENV = {"SHIPYARD_CONFIG": None, "SHIPYARD_WORKSPACE": None}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server (with one job worker) over dataset `toy` and a completed AutoML run."""
     root = tmp_path_factory.mktemp("cli-remote")
-    folder = root / "ws"
-    with LocalWorkspace.open(folder) as ws:
-        ws.register_dataset("toy", make_frame("binary", seed=0))
-        ws.automl("toy", fast_settings(allowed_learners=("linear",), seed=0), experiment="toy")
-    started = Server(folder, root / "server.log", "--workers", "1")
-    try:
+    with running(seed_workspace(root / "ws"), root / "server.log", "--workers", "1") as started:
         yield started
-    finally:
-        clean = started.stop()
-    assert clean, started.output()
 
 
 class Client:

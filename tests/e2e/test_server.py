@@ -22,7 +22,7 @@ import pytest
 from shipyard.workspace import LocalWorkspace
 from shipyard.workspace.supervisor import try_lock
 from tests.fixtures.automl import fast_settings, make_frame
-from tests.fixtures.servers import Server, credentials, wait_until
+from tests.fixtures.servers import Server, credentials, running, seed_workspace, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 JOB_SETTINGS = {"target": "y", "max_trials": 2, "allowed_learners": ["linear"], "n_jobs": 1}
@@ -32,16 +32,9 @@ JOB_SETTINGS = {"target": "y", "max_trials": 2, "allowed_learners": ["linear"], 
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server over a workspace holding dataset `toy` and a completed AutoML run."""
     root = tmp_path_factory.mktemp("server")
-    folder = root / "ws"
-    with LocalWorkspace.open(folder) as ws:
-        ws.register_dataset("toy", make_frame("binary", seed=0))
-        ws.automl("toy", fast_settings(allowed_learners=("linear",), seed=0), experiment="toy")
-    started = Server(folder, root / "server.log", "--workers", "1")
-    try:
+    folder = seed_workspace(root / "ws")
+    with running(folder, root / "server.log", "--workers", "1") as started:
         yield started
-    finally:
-        clean = started.stop()
-    assert clean, started.output()
     lock = try_lock(folder)  # the supervisor stopped with the server
     assert lock is not None
     lock.close()

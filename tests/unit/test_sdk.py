@@ -50,6 +50,13 @@ def _config(path, **values):
     return path
 
 
+def _principal_config(app, path, name, role):
+    """A config file for a new principal of the in-process app's workspace."""
+    created = app.state.workspace.create_principal(name, role)
+    secrets = {"client_id": created.client_id, "client_secret": created.client_secret}
+    return _config(path, server=SERVER, **secrets), created.client_secret
+
+
 def test_read_config_says_what_is_wrong(tmp_path):
     with pytest.raises(InvalidInputError, match="no config file at"):
         read_config(tmp_path / "absent.json")
@@ -69,20 +76,14 @@ def test_read_config_says_what_is_wrong(tmp_path):
 def test_from_config_talks_to_the_server_as_its_principal(tmp_path):
     app = create_app(ServerSettings(workspace=tmp_path / "ws", supervise=False))
     with in_process(app, SERVER) as client:
-        reader = app.state.workspace.create_principal("sdk-reader", "reader")
-        config = _config(
-            tmp_path / "config.json",
-            server=SERVER,
-            client_id=reader.client_id,
-            client_secret=reader.client_secret,
-        )
+        config, secret = _principal_config(app, tmp_path / "config.json", "sdk-reader", "reader")
         with shipyard.Workspace.from_config(config, http=client) as ws:
             assert isinstance(ws, ServerWorkspace)
             assert isinstance(ws, WorkspaceAPI)
             assert ws.list_datasets().total == 0
             with pytest.raises(PermissionDeniedError, match="contributor"):
                 ws.create_experiment("not-for-readers")
-            assert reader.client_secret not in repr(ws)
+            assert secret not in repr(ws)
 
 
 def test_a_failed_job_raises_the_error_it_names():
@@ -140,13 +141,7 @@ def test_automl_on_a_server_is_a_followed_job(tmp_path):
 
     worker = threading.Thread(target=work, daemon=True)
     with in_process(app, SERVER) as client:
-        owner = app.state.workspace.create_principal("sdk-owner", "owner")
-        config = _config(
-            tmp_path / "config.json",
-            server=SERVER,
-            client_id=owner.client_id,
-            client_secret=owner.client_secret,
-        )
+        config, _ = _principal_config(app, tmp_path / "config.json", "sdk-owner", "owner")
         ws = shipyard.Workspace.from_config(config, http=client)
         ws.poll_s = 0.05
         worker.start()
