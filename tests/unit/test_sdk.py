@@ -3,15 +3,22 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime
+from unittest.mock import ANY
 
 import pytest
 
 import shipyard
 from shipyard.automl import ProgressCallback, Trial
-from shipyard.core.errors import DataError, InvalidInputError, PermissionDeniedError, ShipyardError
+from shipyard.core.errors import (
+    ConflictError,
+    DataError,
+    InvalidInputError,
+    PermissionDeniedError,
+    ShipyardError,
+)
 from shipyard.core.interface import WorkspaceAPI
-from shipyard.core.schemas import Job, RunStatus
-from shipyard.sdk import ServerWorkspace, job_error, read_config
+from shipyard.core.schemas import Job, JobStatus, RunStatus
+from shipyard.sdk import JobFollower, ServerWorkspace, job_error, read_config
 from shipyard.server import ServerSettings, create_app
 from shipyard.workspace import LocalWorkspace
 from shipyard.workspace.worker import run_worker
@@ -167,3 +174,53 @@ def test_automl_on_a_server_is_a_followed_job(tmp_path):
         model = ws.load_model(version.ref)
         rows = make_frame("binary", seed=1, rows=3).drop(columns="y")
         assert list(model.predict(rows)) == list(result.model.predict(rows))
+
+
+def _toy_server(tmp_path):
+    folder = tmp_path / "ws"
+    with LocalWorkspace.open(folder) as ws:
+        ws.register_dataset("toy", make_frame("binary", seed=0, rows=40))
+    return create_app(ServerSettings(workspace=folder, supervise=False))
+
+
+def test_a_job_nobody_takes_is_said_to_wait_and_a_cancel_ends_the_follow(tmp_path):
+    app = _toy_server(tmp_path)
+    with in_process(app, SERVER) as client:
+        config, _ = _principal_config(app, tmp_path / "config.json", "waiter", "contributor")
+        ws = shipyard.Workspace.from_config(config, http=client)
+        job = ws.submit_automl_job("toy", fast_settings(max_trials=1))
+        heard = Recorder()
+        messages = []
+        heard.on_phase = lambda phase, message: messages.append((phase, message))
+        naps = []
+
+        def nap(seconds):  # instead of sleeping: the sixth poll finds the job canceled
+            naps.append(seconds)
+            if len(naps) == 6:
+                ws.cancel_job(job.id)
+
+        with pytest.raises(ConflictError, match=f"job {job.id} was canceled"):
+            JobFollower(ws, job, heard).follow(0.0, sleep=nap)
+        assert messages == [("queued", ANY)]
+        assert "waits for a worker" in messages[0][1]
+        assert "--workers N" in messages[0][1]
+
+
+def test_interrupting_a_followed_run_cancels_its_job(tmp_path):
+    app = _toy_server(tmp_path)
+    with in_process(app, SERVER) as client:
+        config, _ = _principal_config(app, tmp_path / "config.json", "quitter", "contributor")
+        ws = shipyard.Workspace.from_config(config, http=client)
+        ws.poll_s = 0.0
+
+        class Quit(ProgressCallback):
+            def on_phase(self, phase, message):
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            ws.automl("toy", fast_settings(max_trials=1), experiment="quit", callback=Quit())
+        (job,) = ws.list_jobs().items
+        assert job.status is JobStatus.CANCELED
+        assert ws.get_run(job.run_id).status is RunStatus.CANCELED
+        with pytest.raises(InvalidInputError, match="has no artifacts under model/"):
+            ws.automl_result(job.run_id)
