@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from shipyard.client import RemoteWorkspace, ServicePrincipalAuthentication
@@ -70,7 +71,9 @@ def copy_of(seed: Seed, where: Path) -> Path:
     return where
 
 
-def remote_workspace(server: str, client_id: str, secret: str, http=None) -> RemoteWorkspace:
+def remote_workspace(
+    server: str, client_id: str, secret: str, http: httpx.Client | None = None
+) -> RemoteWorkspace:
     """A `RemoteWorkspace` at `server` as the principal `client_id`."""
     auth = ServicePrincipalAuthentication(client_id, secret, server, http=http)
     return RemoteWorkspace(server, auth, http=http)

@@ -5,6 +5,7 @@ over a real server (see conftest.py), and must see the same behaviour and the sa
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pandas as pd
 import pytest
@@ -228,8 +229,8 @@ def test_local_and_remote_register_the_same_model(seed, tmp_path):
     app = create_app(ServerSettings(workspace=copy_of(seed, tmp_path / "remote"), supervise=False))
     with in_process(app, IN_PROCESS) as client:
         owner = app.state.workspace.create_principal("compare", "owner")
-        ws = remote_workspace(IN_PROCESS, owner.client_id, owner.client_secret, client)
-        remote = ws.register_model("same", seed.run_id, tags={"k": "v"})
+        remote_ws = remote_workspace(IN_PROCESS, owner.client_id, owner.client_secret, client)
+        remote = remote_ws.register_model("same", seed.run_id, tags={"k": "v"})
     assert remote.model_dump(exclude=varying) == local.model_dump(exclude=varying)
 
 
@@ -261,14 +262,15 @@ def test_jobs_submit_get_list_and_cancel(api, unique):
 
 def test_not_found_errors_name_what_is_missing(api, unique):
     missing = unique("missing")
-    for call in (
+    calls: list[Callable[[], object]] = [
         lambda: api.ws.get_dataset(missing),
         lambda: api.ws.list_dataset_versions(missing),
         lambda: api.ws.get_experiment(missing),
         lambda: api.ws.get_model(missing),
         lambda: api.ws.get_endpoint(missing),
         lambda: api.ws.get_job(f"job_{missing}"),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(NotFoundError, match=missing):
             call()
     with pytest.raises(NotFoundError, match="run_nothing"):

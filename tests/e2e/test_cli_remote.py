@@ -127,7 +127,7 @@ def test_automl_and_an_endpoint_through_the_server(server, owner, tmp_path):
         assert (bench["complete"], bench["failed"]) == (20, 0)
 
         def logged() -> bool:
-            return owner.json("endpoint", "telemetry", "cli-ep")["total"]["requests"] >= 1
+            return int(owner.json("endpoint", "telemetry", "cli-ep")["total"]["requests"]) >= 1
 
         wait_until(logged, 30, "request telemetry")
         assert owner("endpoint", "logs", "cli-ep").stdout.strip()

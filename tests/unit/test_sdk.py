@@ -3,9 +3,11 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from unittest.mock import ANY
 
 import pytest
+from fastapi import FastAPI
 
 import shipyard
 from shipyard.automl import ProgressCallback, Trial
@@ -18,7 +20,7 @@ from shipyard.core.errors import (
 )
 from shipyard.core.interface import WorkspaceAPI
 from shipyard.core.schemas import Job, JobStatus, RunStatus
-from shipyard.sdk import JobFollower, ServerWorkspace, job_error, read_config
+from shipyard.sdk import JobFollower, ServerWorkspace, Workspace, job_error, read_config
 from shipyard.server import ServerSettings, create_app
 from shipyard.workspace import LocalWorkspace
 from shipyard.workspace.worker import run_worker
@@ -52,12 +54,12 @@ def test_the_local_workspace_offers_the_whole_workspace_api(tmp_path):
 # --- the remote workspace of the SDK -------------------------------------------------------
 
 
-def _config(path, **values):
+def _config(path: Path, **values: str) -> Path:
     path.write_text(json.dumps(values))
     return path
 
 
-def _principal_config(app, path, name, role):
+def _principal_config(app: FastAPI, path: Path, name: str, role: str) -> tuple[Path, str]:
     """A config file for a new principal of the in-process app's workspace."""
     created = app.state.workspace.create_principal(name, role)
     secrets = {"client_id": created.client_id, "client_secret": created.client_secret}
@@ -84,7 +86,7 @@ def test_from_config_talks_to_the_server_as_its_principal(tmp_path):
     app = create_app(ServerSettings(workspace=tmp_path / "ws", supervise=False))
     with in_process(app, SERVER) as client:
         config, secret = _principal_config(app, tmp_path / "config.json", "sdk-reader", "reader")
-        with shipyard.Workspace.from_config(config, http=client) as ws:
+        with Workspace.from_config(config, http=client) as ws:
             assert isinstance(ws, ServerWorkspace)
             assert isinstance(ws, WorkspaceAPI)
             assert ws.list_datasets().total == 0
@@ -94,9 +96,17 @@ def test_from_config_talks_to_the_server_as_its_principal(tmp_path):
 
 
 def test_a_failed_job_raises_the_error_it_names():
-    def failed(error):
-        fields = {"kind": "automl", "status": "failed", "payload": {}, "attempts": 1}
-        return Job(id="job_1", max_attempts=2, error=error, created_at=datetime.now(UTC), **fields)
+    def failed(error: str | None) -> Job:
+        return Job(
+            id="job_1",
+            kind="automl",
+            status=JobStatus.FAILED,
+            payload={},
+            attempts=1,
+            max_attempts=2,
+            error=error,
+            created_at=datetime.now(UTC),
+        )
 
     named = job_error(failed("DataError: the target has one class"))
     assert type(named) is DataError
@@ -110,7 +120,7 @@ def test_a_failed_job_raises_the_error_it_names():
 class Recorder(ProgressCallback):
     """What a progress callback heard."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.guardrails: list[str] = []
         self.setup: tuple[str, str] | None = None
         self.started: set[tuple[int, str]] = set()
@@ -137,8 +147,8 @@ class Recorder(ProgressCallback):
 def test_automl_on_a_server_is_a_followed_job(tmp_path):
     """The callback hears the run as the engine told the worker; the result comes back whole."""
     folder = tmp_path / "ws"
-    with LocalWorkspace.open(folder) as ws:
-        ws.register_dataset("toy", make_frame("binary", seed=0))
+    with LocalWorkspace.open(folder) as local:
+        local.register_dataset("toy", make_frame("binary", seed=0))
     app = create_app(ServerSettings(workspace=folder, supervise=False))
     stop = threading.Event()
 
@@ -149,7 +159,7 @@ def test_automl_on_a_server_is_a_followed_job(tmp_path):
     worker = threading.Thread(target=work, daemon=True)
     with in_process(app, SERVER) as client:
         config, _ = _principal_config(app, tmp_path / "config.json", "sdk-owner", "owner")
-        ws = shipyard.Workspace.from_config(config, http=client)
+        ws = Workspace.from_config(config, http=client)
         ws.poll_s = 0.05
         worker.start()
         heard = Recorder()
@@ -176,7 +186,7 @@ def test_automl_on_a_server_is_a_followed_job(tmp_path):
         assert list(model.predict(rows)) == list(result.model.predict(rows))
 
 
-def _toy_server(tmp_path):
+def _toy_server(tmp_path: Path) -> FastAPI:
     folder = tmp_path / "ws"
     with LocalWorkspace.open(folder) as ws:
         ws.register_dataset("toy", make_frame("binary", seed=0, rows=40))
@@ -187,12 +197,15 @@ def test_a_job_nobody_takes_is_said_to_wait_and_a_cancel_ends_the_follow(tmp_pat
     app = _toy_server(tmp_path)
     with in_process(app, SERVER) as client:
         config, _ = _principal_config(app, tmp_path / "config.json", "waiter", "contributor")
-        ws = shipyard.Workspace.from_config(config, http=client)
+        ws = Workspace.from_config(config, http=client)
         job = ws.submit_automl_job("toy", fast_settings(max_trials=1))
-        heard = Recorder()
-        messages = []
-        heard.on_phase = lambda phase, message: messages.append((phase, message))
-        naps = []
+        messages: list[tuple[str, str]] = []
+
+        class Listen(ProgressCallback):
+            def on_phase(self, phase: str, message: str) -> None:
+                messages.append((phase, message))
+
+        naps: list[float] = []
 
         def nap(seconds):  # instead of sleeping: the sixth poll finds the job canceled
             naps.append(seconds)
@@ -200,7 +213,7 @@ def test_a_job_nobody_takes_is_said_to_wait_and_a_cancel_ends_the_follow(tmp_pat
                 ws.cancel_job(job.id)
 
         with pytest.raises(ConflictError, match=f"job {job.id} was canceled"):
-            JobFollower(ws, job, heard).follow(0.0, sleep=nap)
+            JobFollower(ws, job, Listen()).follow(0.0, sleep=nap)
         assert messages == [("queued", ANY)]
         assert "waits for a worker" in messages[0][1]
         assert "--workers N" in messages[0][1]
@@ -210,7 +223,7 @@ def test_interrupting_a_followed_run_cancels_its_job(tmp_path):
     app = _toy_server(tmp_path)
     with in_process(app, SERVER) as client:
         config, _ = _principal_config(app, tmp_path / "config.json", "quitter", "contributor")
-        ws = shipyard.Workspace.from_config(config, http=client)
+        ws = Workspace.from_config(config, http=client)
         ws.poll_s = 0.0
 
         class Quit(ProgressCallback):
@@ -221,6 +234,7 @@ def test_interrupting_a_followed_run_cancels_its_job(tmp_path):
             ws.automl("toy", fast_settings(max_trials=1), experiment="quit", callback=Quit())
         (job,) = ws.list_jobs().items
         assert job.status is JobStatus.CANCELED
+        assert job.run_id is not None
         assert ws.get_run(job.run_id).status is RunStatus.CANCELED
         with pytest.raises(InvalidInputError, match="has no artifacts under model/"):
             ws.automl_result(job.run_id)

@@ -145,6 +145,7 @@ def test_open_workspace_gives_a_local_or_a_server_workspace(tmp_path):
         assert isinstance(remote, ServerWorkspace)
         assert remote.server == "http://127.0.0.1:9"
     with open_workspace(tmp_path / "ws", server="http://127.0.0.1:7/") as remote:
+        assert isinstance(remote, ServerWorkspace)
         assert remote.server == "http://127.0.0.1:7"
 
 

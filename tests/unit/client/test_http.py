@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -74,7 +75,7 @@ def test_scoring_answers_are_the_errors_a_local_invoke_raises():
     assert type(scoring_error(503, "m")) is ModelError
 
 
-def _server(handler):
+def _server(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.Client:
     """An httpx client whose server is `handler`, behind a token route that always agrees."""
 
     def route(request: httpx.Request) -> httpx.Response:
