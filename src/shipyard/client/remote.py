@@ -196,7 +196,7 @@ class RemoteWorkspace(RemoteEndpoints, RemotePrincipals):
         return int(answer["written"])
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        """Add parameters (a parameter already set keeps its value)."""
+        """Add parameters; a parameter already set cannot change to another value."""
         self._request("POST", f"/runs/{run_id}/params", json={"params": dict(params)})
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
