@@ -8,10 +8,12 @@ failing with "database is locked" when a read lock cannot be upgraded mid-transa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -94,7 +96,9 @@ def _connect(url: str) -> Store:
     if parsed.get_backend_name() == "sqlite":
         return Store(url, _sqlite_engine(url, immediate=False), _sqlite_engine(url, immediate=True))
     try:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=5, max_overflow=10, json_deserializer=json_loads
+        )
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
         raise InvalidInputError(
             f"unsupported database URL {_safe(url)}: use sqlite:///PATH or "
@@ -104,7 +108,11 @@ def _connect(url: str) -> Store:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        json_deserializer=json_loads,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -124,6 +132,15 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         connection.exec_driver_sql(begin)
 
     return engine
+
+
+def json_loads(text: str | bytes) -> Any:
+    """A JSON column's value: orjson reads a page of runs' params several times faster than
+    `json`, which still reads what orjson refuses (`NaN`, integers beyond 64 bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _safe(url: str) -> str:

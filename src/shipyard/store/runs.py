@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, select, update
+from sqlalchemy import Row, RowMapping, Select, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from shipyard.core.errors import InvalidInputError
 from shipyard.core.schemas import MetricPoint, Run, RunLog, RunStatus
@@ -23,6 +23,8 @@ from shipyard.store.tables import (
     RunRow,
 )
 
+_RUNS = RunRow.__table__
+_LATEST = LatestMetricRow.__table__
 _COLUMNS = {"created_at", "started_at", "ended_at", "name", "status", "kind"}
 _OPS = {"=", "!=", ">", ">=", "<", "<="}
 
@@ -89,27 +91,26 @@ def find_run_row(session: Session, run_id: str) -> RunRow | None:
     return session.get(RunRow, run_id)
 
 
-def to_runs(session: Session, rows: Sequence[RunRow]) -> list[Run]:
-    """Entities for `rows`, with their latest metrics, experiment names and datasets."""
+def to_runs(session: Session, rows: Sequence[RunRow] | Sequence[Row[Any]]) -> list[Run]:
+    """Entities for `rows` (ORM rows or rows of the runs table), with their latest metrics,
+    experiment names and datasets."""
     if not rows:
         return []
-    ids = [r.id for r in rows]
+    records = [_columns(r) for r in rows]
+    ids = [r["id"] for r in records]
     metrics: dict[str, dict[str, float]] = {i: {} for i in ids}
+    latest = _LATEST.c
+    # `.all()` fetches the rows in one call, not one by one: a sixth of this query's time.
     for run_id, key, value in session.execute(
-        select(LatestMetricRow.run_id, LatestMetricRow.key, LatestMetricRow.value).where(
-            LatestMetricRow.run_id.in_(ids)
-        )
-    ):
+        select(latest.run_id, latest.key, latest.value).where(latest.run_id.in_(ids))
+    ).all():
         metrics[run_id][key] = value
-    experiments = {
-        row.id: row.name
-        for row in session.execute(
-            select(ExperimentRow.id, ExperimentRow.name).where(
-                ExperimentRow.id.in_({r.experiment_id for r in rows})
-            )
-        )
-    }
-    dataset_ids = {r.dataset_version_id for r in rows if r.dataset_version_id}
+    names = ExperimentRow.__table__.c
+    experiment_ids = {r["experiment_id"] for r in records}
+    experiments: dict[str, str] = dict(
+        session.execute(select(names.id, names.name).where(names.id.in_(experiment_ids))).all()
+    )
+    dataset_ids = {r["dataset_version_id"] for r in records if r["dataset_version_id"]}
     datasets: dict[str, str] = {}
     if dataset_ids:
         for vid, name, version in session.execute(
@@ -120,57 +121,69 @@ def to_runs(session: Session, rows: Sequence[RunRow]) -> list[Run]:
             datasets[vid] = f"{name}:{version}"
     return [
         Run(
-            id=r.id,
-            experiment_id=r.experiment_id,
-            experiment=experiments.get(r.experiment_id, ""),
-            parent_id=r.parent_id,
-            name=r.name,
-            kind=r.kind,
-            status=RunStatus(r.status),
-            params=r.params,
-            metrics=metrics[r.id],
-            tags=r.tags,
-            dataset=datasets.get(r.dataset_version_id or ""),
-            has_model=r.model_path is not None,
-            failure_reason=r.failure_reason,
-            created_at=r.created_at,
-            started_at=r.started_at,
-            ended_at=r.ended_at,
-            heartbeat_at=r.heartbeat_at,
+            id=r["id"],
+            experiment_id=r["experiment_id"],
+            experiment=experiments.get(r["experiment_id"], ""),
+            parent_id=r["parent_id"],
+            name=r["name"],
+            kind=r["kind"],
+            status=RunStatus(r["status"]),
+            params=r["params"],
+            metrics=metrics[r["id"]],
+            tags=r["tags"],
+            dataset=datasets.get(r["dataset_version_id"] or ""),
+            has_model=r["model_path"] is not None,
+            failure_reason=r["failure_reason"],
+            created_at=r["created_at"],
+            started_at=r["started_at"],
+            ended_at=r["ended_at"],
+            heartbeat_at=r["heartbeat_at"],
         )
-        for r in rows
+        for r in records
     ]
 
 
-def query_runs(session: Session, query: RunQuery) -> tuple[list[RunRow], int]:
-    """One page of runs matching `query`, and how many match in all."""
-    base = _filtered(select(RunRow), query)
+def _columns(row: RunRow | Row[Any]) -> RowMapping | dict[str, Any]:
+    """A run's columns by name (a table row's mapping is quicker to read than attributes)."""
+    if isinstance(row, RunRow):
+        return {column.key: getattr(row, column.key) for column in RunRow.__table__.columns}
+    return row._mapping
+
+
+def query_runs(session: Session, query: RunQuery) -> tuple[list[Row[Any]], int]:
+    """One page of runs matching `query`, and how many match in all.
+
+    The page comes as rows of the runs table, not ORM objects: it is only read, and a
+    Core query skips the ORM's work per row and per statement (a third of a listing).
+    """
+    base = _filtered(select(*_RUNS.columns), query)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     ordered = _ordered(base, query).offset(query.offset).limit(query.limit)
-    return list(session.scalars(ordered)), total
+    return list(session.execute(ordered).all()), total
 
 
-def _filtered(stmt: Select[tuple[RunRow]], query: RunQuery) -> Select[tuple[RunRow]]:
+def _filtered(stmt: Select[Any], query: RunQuery) -> Select[Any]:
+    runs = _RUNS.c
     if query.experiment_id is not None:
-        stmt = stmt.where(RunRow.experiment_id == query.experiment_id)
+        stmt = stmt.where(runs.experiment_id == query.experiment_id)
     if query.parent_id is not None:
-        stmt = stmt.where(RunRow.parent_id == query.parent_id)
+        stmt = stmt.where(runs.parent_id == query.parent_id)
     if query.top_level:
-        stmt = stmt.where(RunRow.parent_id.is_(None))
+        stmt = stmt.where(runs.parent_id.is_(None))
     if query.statuses:
-        stmt = stmt.where(RunRow.status.in_(query.statuses))
+        stmt = stmt.where(runs.status.in_(query.statuses))
     if query.kind is not None:
-        stmt = stmt.where(RunRow.kind == query.kind)
+        stmt = stmt.where(runs.kind == query.kind)
     for condition in query.conditions:
         stmt = _apply(stmt, condition)
     return stmt
 
 
-def _apply(stmt: Select[tuple[RunRow]], condition: Condition) -> Select[tuple[RunRow]]:
+def _apply(stmt: Select[Any], condition: Condition) -> Select[Any]:
     if condition.op not in _OPS:
         raise InvalidInputError(f"unknown operator {condition.op!r}; use one of {sorted(_OPS)}")
     if condition.field.startswith("metrics."):
-        metric = aliased(LatestMetricRow)
+        metric = _LATEST.alias()
         key = condition.field.removeprefix("metrics.")
         try:
             value = float(condition.value)
@@ -181,13 +194,13 @@ def _apply(stmt: Select[tuple[RunRow]], condition: Condition) -> Select[tuple[Ru
         return stmt.join(
             metric,
             and_(
-                metric.run_id == RunRow.id,
-                metric.key == key,
-                _compare(metric.value, condition.op, value),
+                metric.c.run_id == _RUNS.c.id,
+                metric.c.key == key,
+                _compare(metric.c.value, condition.op, value),
             ),
         )
     if condition.field in _COLUMNS:
-        return stmt.where(_compare(getattr(RunRow, condition.field), condition.op, condition.value))
+        return stmt.where(_compare(_RUNS.c[condition.field], condition.op, condition.value))
     raise InvalidInputError(
         f"cannot filter on {condition.field!r}: use metrics.<name> or one of {sorted(_COLUMNS)}"
     )
@@ -204,20 +217,21 @@ def _compare(column: Any, op: str, value: Any) -> Any:
     }[op]
 
 
-def _ordered(stmt: Select[tuple[RunRow]], query: RunQuery) -> Select[tuple[RunRow]]:
+def _ordered(stmt: Select[Any], query: RunQuery) -> Select[Any]:
+    runs = _RUNS.c
     if query.order_by.startswith("metrics."):
-        metric = aliased(LatestMetricRow)
+        metric = _LATEST.alias()
         key = query.order_by.removeprefix("metrics.")
-        stmt = stmt.outerjoin(metric, and_(metric.run_id == RunRow.id, metric.key == key))
-        value = metric.value.desc() if query.descending else metric.value.asc()
+        stmt = stmt.outerjoin(metric, and_(metric.c.run_id == runs.id, metric.c.key == key))
+        value = metric.c.value.desc() if query.descending else metric.c.value.asc()
         # Runs without the metric go last in either direction (portable NULLS LAST).
-        return stmt.order_by(metric.value.is_(None), value, RunRow.id)
+        return stmt.order_by(metric.c.value.is_(None), value, runs.id)
     if query.order_by not in _COLUMNS:
         raise InvalidInputError(
             f"cannot order by {query.order_by!r}: use metrics.<name> or one of {sorted(_COLUMNS)}"
         )
-    column = getattr(RunRow, query.order_by)
-    tie = RunRow.id.desc() if query.descending else RunRow.id.asc()
+    column = runs[query.order_by]
+    tie = runs.id.desc() if query.descending else runs.id.asc()
     return stmt.order_by(column.desc() if query.descending else column.asc(), tie)
 
 

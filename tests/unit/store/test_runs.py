@@ -89,7 +89,31 @@ def test_a_thousand_metrics_at_once_keep_each_latest_step(store):
         late = [(f"m{i}", 0.0, 1 if i % 2 == 0 else 3, NOW) for i in range(1000)]
         assert q.insert_metrics(session, "run_m", late) == 1000
     with store.read() as session:
-        (run,) = q.to_runs(session, [q.find_run_row(session, "run_m")])  # type: ignore[list-item]
+        (run,) = q.to_runs(session, [q.find_run_row(session, "run_m")])  # type: ignore[arg-type]
     assert len(run.metrics) == 1000
     assert {run.metrics[f"m{i}"] for i in range(0, 1000, 2)} == {1.0}
     assert {run.metrics[f"m{i}"] for i in range(1, 1000, 2)} == {0.0}
+
+
+def test_a_page_of_table_rows_becomes_the_runs_its_orm_rows_do(store):
+    with store.write() as session:
+        q.add_experiment(session, experiment())
+        session.add(running("run_a", "host:1:1", NOW))
+        session.add(running("run_b", None, NOW + timedelta(seconds=1)))
+        session.flush()
+        session.get(RunRow, "run_b").params = {"lr": 0.1, "big": 2**70}
+        session.get(RunRow, "run_b").model_path = "models/b"
+        q.insert_metrics(session, "run_b", [("auc", 0.5, 0, NOW), ("auc", 0.75, 1, NOW)])
+    with store.read() as session:
+        rows, total = q.query_runs(session, q.RunQuery())
+        orm_rows = [session.get(RunRow, row.id) for row in rows]
+        listed = q.to_runs(session, rows)
+        assert listed == q.to_runs(session, orm_rows)
+    assert total == 2
+    assert [r.id for r in listed] == ["run_b", "run_a"]
+    assert listed[0].params == {"lr": 0.1, "big": 2**70}
+    assert (listed[0].metrics, listed[0].has_model, listed[0].experiment) == (
+        {"auc": 0.75},
+        True,
+        "exp",
+    )
