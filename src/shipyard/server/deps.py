@@ -18,6 +18,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2
+from starlette.concurrency import run_in_threadpool
 
 from shipyard.auth import Role, parse_role, require
 from shipyard.core.errors import AuthenticationError
@@ -45,14 +46,22 @@ _scheme = OAuth2(
 )
 
 
-def get_caller(ws: WorkspaceDep, authorization: Annotated[str | None, Depends(_scheme)]) -> Caller:
+async def get_caller(
+    ws: WorkspaceDep, authorization: Annotated[str | None, Depends(_scheme)]
+) -> Caller:
     """Who the bearer token speaks for."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError(
             f"send Authorization: Bearer <token>, with a token from POST {TOKEN_URL}"
         )
-    return ws.authenticate(token.strip())
+    token = token.strip()
+    # A token seen in the last few seconds is answered on the event loop; verifying a new
+    # one (a signature and a database lookup) happens on a worker thread.
+    caller = ws.find_recent_caller(token)
+    if caller is None:
+        caller = await run_in_threadpool(ws.authenticate, token)
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -4,10 +4,16 @@ A principal's secret is shown once and stored as a hash. `issue_access_token` is
 OAuth2 client-credentials grant: a right id and secret give a short-lived signed token
 naming the principal and its role. Repeated bad secrets for one client lock it for a
 while (`TooManyRequestsError`), so secrets cannot be guessed at speed.
+
+A token verified once is trusted for `TOKEN_CACHE_S` seconds by the workspace object that
+verified it (never past its expiry): a server verifies the same token on every request,
+and the signature check and principal lookup were a tenth of a listing's time.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 from shipyard.auth import Role, hash_secret, issue_token, new_secret, parse_role, verify_secret
@@ -30,10 +36,54 @@ AUDIENCE = "shipyard"
 MAX_FAILED_ATTEMPTS = 5
 LOCKOUT_S = 30
 OWNER_NAME = "owner"
+TOKEN_CACHE_S = 5.0  # a deleted principal's tokens work this long in other processes
+TOKEN_CACHE_SIZE = 1024
+
+
+class TokenCache:
+    """Callers of recently verified tokens, each kept `ttl_s` and never past its expiry."""
+
+    def __init__(self, ttl_s: float = TOKEN_CACHE_S, size: int = TOKEN_CACHE_SIZE) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self._entries: dict[str, tuple[Caller, float]] = {}  # token -> (caller, good until)
+        self._lock = threading.Lock()
+
+    def get(self, token: str, now_s: float) -> Caller | None:
+        """The caller of `token` if it was verified less than `ttl_s` ago and has not expired."""
+        entry = self._entries.get(token)
+        if entry is None or now_s >= entry[1]:
+            return None
+        return entry[0]
+
+    def put(self, token: str, caller: Caller, expires_at_s: float, now_s: float) -> None:
+        """Remember a verified token until `ttl_s` from now or its expiry, if sooner."""
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries = {t: e for t, e in self._entries.items() if now_s < e[1]}
+                if len(self._entries) >= self.size:
+                    self._entries.clear()
+            self._entries[token] = (caller, min(now_s + self.ttl_s, expires_at_s))
+
+    def forget(self, principal_id: str) -> None:
+        """Drop the tokens of a principal (deleted: they must stop working at once)."""
+        with self._lock:
+            self._entries = {
+                t: e for t, e in self._entries.items() if e[0].principal_id != principal_id
+            }
 
 
 class PrincipalOperations(WorkspaceBase):
     """Identities for automation and the tokens they use."""
+
+    _token_cache: TokenCache | None = None
+
+    @property
+    def token_cache(self) -> TokenCache:
+        """The tokens this workspace verified recently."""
+        if self._token_cache is None:
+            self._token_cache = TokenCache()
+        return self._token_cache
 
     def create_principal(self, name: str, role: str) -> PrincipalCredentials:
         """A new principal with `role`; its secret is in the answer and nowhere else."""
@@ -83,12 +133,15 @@ class PrincipalOperations(WorkspaceBase):
             return _credentials(row, secret)
 
     def delete_principal(self, name: str) -> None:
-        """Remove a principal; its tokens stop working when they are next verified."""
+        """Remove a principal; its tokens stop working at once here, within
+        `TOKEN_CACHE_S` in other processes (when they are next verified)."""
         with self.store.write() as session:
             row = self._principal(session, name)
             if row.role == Role.OWNER.value and q.count_role(session, Role.OWNER.value) == 1:
                 raise ConflictError("this is the last owner; create another owner first")
+            principal_id = row.id
             session.delete(row)
+        self.token_cache.forget(principal_id)
 
     def issue_access_token(self, client_id: str, client_secret: str) -> AccessToken:
         """The client-credentials grant: a signed bearer token for a valid id and secret."""
@@ -123,14 +176,25 @@ class PrincipalOperations(WorkspaceBase):
         )
         return AccessToken(access_token=token, expires_in=ACCESS_TOKEN_TTL_S)
 
+    def find_recent_caller(self, token: str) -> Caller | None:
+        """Who `token` speaks for if this workspace verified it in the last `TOKEN_CACHE_S`
+        seconds (and it has not expired); None otherwise. No I/O."""
+        return self.token_cache.get(token, time.time())
+
     def authenticate(self, token: str) -> Caller:
         """Who a bearer token speaks for; the principal must still exist."""
+        now_s = time.time()
+        cached = self.token_cache.get(token, now_s)
+        if cached is not None:
+            return cached
         claims = verify_token(self.secrets.token_public_key, token, audiences=[AUDIENCE])
         with self.store.read() as session:
             row = q.find_by_id(session, claims.subject)
             if row is None:
                 raise AuthenticationError("the token's principal no longer exists")
-            return Caller(principal_id=row.id, name=row.name, role=row.role)
+            caller = Caller(principal_id=row.id, name=row.name, role=row.role)
+        self.token_cache.put(token, caller, claims.expires_at, now_s)
+        return caller
 
     def _principal(self, session: object, name: str) -> PrincipalRow:
         row = q.find_by_name(session, name)  # type: ignore[arg-type]
