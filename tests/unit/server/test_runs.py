@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from shipyard.core.schemas import Page, Run
+
 
 def _experiment() -> str:
     return f"exp-{uuid.uuid4().hex[:8]}"
@@ -142,3 +144,17 @@ def test_unknown_runs_are_404(api):
     assert api.get("/api/v1/runs/run_never/logs", "reader").status_code == 404
     orphan = api.post("/api/v1/runs", "contributor", json={"experiment": "e", "parent_id": "run_x"})
     assert orphan.status_code == 404
+
+
+def test_the_run_listing_is_the_documented_page_of_runs(api):
+    experiment = _experiment()
+    run = _run(api, experiment, params={"lr": 0.1}, tags={"team": "a"})
+    api.post(f"/api/v1/runs/{run['id']}/metrics", "contributor", json={"metrics": {"auc": 0.5}})
+    answer = api.get("/api/v1/runs", "reader", params={"experiment": experiment})
+    assert answer.headers["content-type"] == "application/json"
+    page = Page[Run].model_validate_json(answer.content)
+    assert page == api.ws.list_runs(experiment=experiment)
+    assert answer.content == page.model_dump_json().encode()
+    document = api.get("/openapi.json", None).json()
+    listed = document["paths"]["/api/v1/runs"]["get"]["responses"]["200"]
+    assert listed["content"]["application/json"]["schema"]["$ref"].endswith("Page_Run_")

@@ -43,7 +43,7 @@ def create_run(ws: WorkspaceDep, _caller: ContributorDep, body: RunCreate) -> Ru
 
 
 @router.get("", name="list", response_model=Page[Run])
-def list_runs(
+async def list_runs(
     ws: WorkspaceDep,
     _caller: ReaderDep,
     experiment: str | None = None,
@@ -55,13 +55,13 @@ def list_runs(
     order_by: str | None = None,
     max_results: int = 50,
     page_token: str | None = None,
-) -> Page[Run]:
+) -> Response:
     """Runs matching the filters, newest first unless `order_by` says otherwise.
 
     `where` joins conditions with `and` (`metrics.accuracy > 0.9 and kind = trial`);
     `order_by` is a field or `metrics.<name>`, then `asc` or `desc`.
     """
-    return ws.list_runs(
+    page = ws.list_runs(
         experiment=experiment,
         parent_id=parent_id,
         top_level=top_level,
@@ -72,6 +72,11 @@ def list_runs(
         max_results=max_results,
         page_token=page_token,
     )
+    # On the event loop, not a worker thread: a listing is a few milliseconds under the
+    # GIL, and eight at once on threads contended for it (a third fewer answers a second).
+    # Serialized here, once: returned as is, FastAPI would validate the page again (on a
+    # thread) before serializing it; `response_model` still documents the answer.
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{run_id}", name="get", response_model=Run)
