@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,7 +26,6 @@ from shipyard.workspace._pages import next_token, page_bounds
 from shipyard.workspace.liveness import dead_reason
 
 MAX_PARAM_CHARS = 8000
-LIVENESS_CHECK_S = 1.0  # reads look for dead runs at most this often per workspace
 _TRANSITIONS = {
     RunStatus.QUEUED: {RunStatus.RUNNING, RunStatus.CANCELED, RunStatus.FAILED},
     RunStatus.RUNNING: TERMINAL_STATUSES,
@@ -37,8 +34,6 @@ _TRANSITIONS = {
 
 class RunOperations(WorkspaceBase):
     """Experiments, runs, metrics, params, tags, logs and run artifacts."""
-
-    _liveness_checked_at: float = -math.inf  # time.monotonic() of the last check on a read
 
     # --- experiments -------------------------------------------------------------------
 
@@ -321,15 +316,10 @@ class RunOperations(WorkspaceBase):
         return failed
 
     def _check_liveness_on_read(self) -> None:
-        """`check_liveness` before a read, unless this workspace checked in the last second.
-
-        A server answers many reads a second; one check a second still fails a dead
-        process's runs within a second of anyone looking, without a query per request.
-        """
-        now = time.monotonic()
-        if now - self._liveness_checked_at < LIVENESS_CHECK_S:
-            return
-        self._liveness_checked_at = now
+        """`check_liveness` before every read: a dead process's runs are failed on the very
+        next access (issue 3). It is one grouped query on the status index when nothing of
+        another process is running; rate-limiting it lost that guarantee (a run that
+        started and died inside the window stayed "running" on the next read)."""
         self.check_liveness()
 
     def beat(self) -> int:
