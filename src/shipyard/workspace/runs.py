@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
@@ -120,8 +122,7 @@ class RunOperations(WorkspaceBase):
 
     def get_run(self, run_id: str) -> Run:
         """The run with id `run_id`, its latest metrics included."""
-        self._check_liveness_on_read()
-        with self.store.read() as session:
+        with self._live_read() as session:
             row = q.find_run_row(session, run_id)
             if row is None:
                 raise NotFoundError(f"no run with id {run_id!r}")
@@ -147,10 +148,9 @@ class RunOperations(WorkspaceBase):
             order_by: `created_at`, `name`, `status`, ... or `metrics.<name>`, then `asc`
                 or `desc` (default `desc`), e.g. `metrics.accuracy desc`.
         """
-        self._check_liveness_on_read()
         offset, limit = page_bounds(page_token, max_results)
         field, descending = _order(order_by)
-        with self.store.read() as session:
+        with self._live_read() as session:
             experiment_id = None
             if experiment is not None:
                 experiment_id = self._experiment_id(session, experiment)
@@ -302,25 +302,46 @@ class RunOperations(WorkspaceBase):
         """Fail running runs whose process is gone or silent; returns how many were failed."""
         now = self.now()
         with self.store.read() as session:
-            owners = q.live_owners(session)
-        failed = 0
-        for owner, oldest_beat in owners:
+            dead = self._dead_owners(session, now)
+        return self._fail_dead(dead, now)
+
+    @contextmanager
+    def _live_read(self) -> Iterator[Session]:
+        """A read session after the liveness check, on every read: a dead process's runs
+        are failed on the very next access (issue 3; rate-limiting the check lost that).
+
+        The check's query runs in the read's own session rather than one of its own; only
+        when it finds a dead process are its runs failed, and the read starts afresh.
+        """
+        now = self.now()
+        with self.store.read() as session:
+            dead = self._dead_owners(session, now)
+            if not dead:
+                yield session
+                return
+        self._fail_dead(dead, now)
+        with self.store.read() as session:
+            yield session
+
+    def _dead_owners(self, session: Session, now: datetime) -> list[tuple[str | None, str]]:
+        """(owner, why it is dead) for each other process whose runs cannot be running."""
+        dead = []
+        for owner, oldest_beat in q.live_owners(session):
             if owner == self.owner:
                 continue
             reason = dead_reason(owner, oldest_beat, now, self.heartbeat_timeout_s)
             if reason is not None:
-                with self.store.write() as session:
-                    failed += q.fail_running(
-                        session, owner=owner, stale_before=None, reason=reason, at=now
-                    )
-        return failed
+                dead.append((owner, reason))
+        return dead
 
-    def _check_liveness_on_read(self) -> None:
-        """`check_liveness` before every read: a dead process's runs are failed on the very
-        next access (issue 3). It is one grouped query on the status index when nothing of
-        another process is running; rate-limiting it lost that guarantee (a run that
-        started and died inside the window stayed "running" on the next read)."""
-        self.check_liveness()
+    def _fail_dead(self, dead: list[tuple[str | None, str]], now: datetime) -> int:
+        failed = 0
+        for owner, reason in dead:
+            with self.store.write() as session:
+                failed += q.fail_running(
+                    session, owner=owner, stale_before=None, reason=reason, at=now
+                )
+        return failed
 
     def beat(self) -> int:
         """Refresh the heartbeat of every run this process is running."""
