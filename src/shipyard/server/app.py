@@ -28,7 +28,6 @@ from shipyard.server.settings import ServerSettings
 API_PREFIX = "/api/v1"
 PUBLIC_OPERATIONS = frozenset({"auth-token", "health-get"})
 ROLE_EXTENSION = "x-shipyard-role"
-YOUNG_GC_THRESHOLDS = (50_000, 20, 20)  # gc.set_threshold while serving
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -118,16 +117,11 @@ def _lifespan(
         background.start()
         # What is loaded by now lives as long as the server: keep the cycle collector from
         # walking it again and again (its full passes over ~250,000 objects took ~100 ms
-        # every few hundred requests, the slowest answers under load). And collect the
-        # young objects less often: at the default every 700 allocations, a listing of 100
-        # runs paid for about ten collections (a tenth fewer answers a second).
-        thresholds = gc.get_threshold()
+        # every few hundred requests, the slowest answers under load).
         gc.freeze()
-        gc.set_threshold(*YOUNG_GC_THRESHOLDS)
         try:
             yield
         finally:
-            gc.set_threshold(*thresholds)
             gc.unfreeze()
             background.stop()
             ws.close()

@@ -3,7 +3,6 @@ taken, job workers started, restarted and stopped."""
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 import sys
@@ -15,7 +14,6 @@ import pytest
 from shipyard.core.errors import ConflictError, InvalidInputError
 from shipyard.server import ServerSettings, create_app
 from shipyard.server import background as bg
-from shipyard.server.app import YOUNG_GC_THRESHOLDS
 from shipyard.workspace import LocalWorkspace
 from shipyard.workspace.supervisor import try_lock
 from tests.unit.server._support import ApiClient, future_workspace
@@ -124,17 +122,3 @@ def test_the_client_address_of_a_wildcard_host_is_loopback():
     assert ServerSettings(host="0.0.0.0", port=9).url == "http://127.0.0.1:9"
     assert ServerSettings(host="::1", port=9).url == "http://[::1]:9"
     assert ServerSettings().config_file == Path(".shipyard/config.json")
-
-
-def test_while_serving_the_collector_skips_what_was_loaded_and_collects_young_objects_less(
-    tmp_path,
-):
-    before = gc.get_threshold()
-    client = ApiClient(create_app(ServerSettings(workspace=tmp_path / "ws", supervise=False)))
-    try:
-        assert gc.get_threshold() == YOUNG_GC_THRESHOLDS
-        assert gc.get_freeze_count() > 0
-    finally:
-        client.close()
-    assert gc.get_threshold() == before
-    assert gc.get_freeze_count() == 0
