@@ -3,6 +3,7 @@ taken, job workers started, restarted and stopped."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -122,3 +123,12 @@ def test_the_client_address_of_a_wildcard_host_is_loopback():
     assert ServerSettings(host="0.0.0.0", port=9).url == "http://127.0.0.1:9"
     assert ServerSettings(host="::1", port=9).url == "http://[::1]:9"
     assert ServerSettings().config_file == Path(".shipyard/config.json")
+
+
+def test_while_serving_the_collector_skips_what_was_loaded_at_start(tmp_path):
+    client = ApiClient(create_app(ServerSettings(workspace=tmp_path / "ws", supervise=False)))
+    try:
+        assert gc.get_freeze_count() > 0
+    finally:
+        client.close()
+    assert gc.get_freeze_count() == 0
