@@ -7,6 +7,7 @@ import pytest
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.schemas import RunStatus
 from shipyard.store.tables import RunRow
+from tests.fixtures.automl import make_frame
 
 
 def test_a_run_records_params_metrics_tags_and_finishes(workspace):
@@ -186,3 +187,17 @@ def test_a_live_process_keeps_its_runs(workspace):
     assert workspace.beat() == 1
     assert workspace.check_liveness() == 0
     assert workspace.get_run(run.id).status is RunStatus.RUNNING
+
+
+def test_a_listed_run_is_the_run_got_by_id(workspace):
+    version = workspace.register_dataset("toy", make_frame("binary", seed=0))
+    run = workspace.create_run(
+        "exp", name="with data", params={"lr": 0.1}, dataset_version_id=version.id
+    )
+    workspace.log_metrics(run.id, {"auc": 0.75})
+    plain = workspace.create_run("exp", name="without")
+    listed = {r.id: r for r in workspace.list_runs(experiment="exp").items}
+    assert listed[run.id] == workspace.get_run(run.id)
+    assert listed[run.id].dataset == f"toy:{version.version}"
+    assert listed[plain.id] == workspace.get_run(plain.id)
+    assert listed[plain.id].dataset is None
