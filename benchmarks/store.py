@@ -234,17 +234,29 @@ def backends(choice: str, server: str) -> Iterator[tuple[str, Callable[[], Any]]
         yield "postgres", lambda: postgres_url(server)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_common_options(parser: argparse.ArgumentParser, results: Path) -> None:
+    """--backend, --seed, --postgres-url and --json: the options every store-backed
+    benchmark takes (this one and control_plane.py)."""
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--runs", type=int, default=10_000, help="runs to list from")
-    parser.add_argument("--repeat", type=int, default=5, help="repeats of every measurement")
-    parser.add_argument("--calls", type=int, default=20, help="list calls per repeat")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--postgres-url", default=os.environ.get("SHIPYARD_BENCH_POSTGRES", POSTGRES_URL)
     )
-    parser.add_argument("--json", type=Path, default=RESULTS, help="JSON file to write")
+    parser.add_argument("--json", type=Path, default=results, help="JSON file to write")
+
+
+def save_report(report: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
+    print(f"saved {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_options(parser, RESULTS)
+    parser.add_argument("--runs", type=int, default=10_000, help="runs to list from")
+    parser.add_argument("--repeat", type=int, default=5, help="repeats of every measurement")
+    parser.add_argument("--calls", type=int, default=20, help="list calls per repeat")
     args = parser.parse_args()
 
     report: dict[str, Any] = {
@@ -260,9 +272,7 @@ def main() -> None:
             print(f"{name}: {args.runs:,} runs set up in {result['setup_s']:.1f} s", flush=True)
             report["backends"].append(result)
     print_table(report)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2))
-    print(f"saved {args.json}")
+    save_report(report, args.json)
 
 
 if __name__ == "__main__":
