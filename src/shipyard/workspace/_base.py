@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
-from shipyard.store import ArtifactStore, Store
+from shipyard.store import ArtifactStore, ConstraintError, Store
 from shipyard.workspace.liveness import HEARTBEAT_TIMEOUT_S, Heartbeat
 from shipyard.workspace.secrets import WorkspaceSecrets, load_or_create
+
+T = TypeVar("T")
 
 
 class WorkspaceBase:
@@ -27,6 +31,17 @@ class WorkspaceBase:
         if cached is None:
             cached = self.__dict__["_secrets"] = load_or_create(self.folder)
         return cached
+
+    @staticmethod
+    def retrying(write: Callable[[], T], attempts: int = 3) -> T:
+        """Run `write`, again if another writer took the same name or number first."""
+        for attempt in range(attempts):
+            try:
+                return write()
+            except ConstraintError:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
     def now() -> datetime:

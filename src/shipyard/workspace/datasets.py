@@ -17,7 +17,6 @@ from shipyard.core.errors import DataError, NotFoundError
 from shipyard.core.ids import new_id
 from shipyard.core.names import check_name, parse_ref
 from shipyard.core.schemas import Dataset, DatasetProfile, Page
-from shipyard.store import ConstraintError
 from shipyard.store import datasets as q
 from shipyard.store.tables import DatasetRow, DatasetVersionRow
 from shipyard.workspace._base import WorkspaceBase
@@ -26,7 +25,6 @@ from shipyard.workspace.files import read_table
 from shipyard.workspace.profile import profile_frame
 
 Source = str | Path | pd.DataFrame
-_RETRIES = 3
 
 
 class DatasetOperations(WorkspaceBase):
@@ -49,13 +47,9 @@ class DatasetOperations(WorkspaceBase):
         frame, origin = read_source(source)
         content_hash = frame_hash(frame)
         profile = profile_frame(frame, target)
-        for attempt in range(_RETRIES):
-            try:
-                return self._store_version(name, frame, content_hash, profile, origin, description)
-            except ConstraintError:  # another process took the name or the number first
-                if attempt == _RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self.retrying(
+            lambda: self._store_version(name, frame, content_hash, profile, origin, description)
+        )
 
     def _store_version(
         self,

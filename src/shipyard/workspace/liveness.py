@@ -49,7 +49,7 @@ def dead_reason(
         pid_text, _, started = rest.partition(":")
         if host == socket.gethostname() and pid_text.isdigit():
             pid = int(pid_text)
-            if not _alive(pid) or (started and process_start(pid) != started):
+            if not process_alive(pid) or (started and process_start(pid) != started):
                 return f"the process that ran it (pid {pid} on {host}) ended without finishing it"
     if heartbeat_at is not None and now - heartbeat_at > timedelta(seconds=timeout_s):
         return (
@@ -59,7 +59,8 @@ def dead_reason(
     return None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether `pid` is a live process of this host (a zombie is not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

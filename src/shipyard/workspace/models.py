@@ -13,14 +13,11 @@ from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.ids import new_id
 from shipyard.core.names import check_name, parse_ref
 from shipyard.core.schemas import ModelVersion, Page, RegisteredModel, RunStatus
-from shipyard.store import ConstraintError
 from shipyard.store import models as q
 from shipyard.store import runs as run_queries
 from shipyard.store.tables import ModelVersionRow, RegisteredModelRow
 from shipyard.workspace._base import WorkspaceBase
 from shipyard.workspace._pages import next_token, page_bounds
-
-_RETRIES = 3
 
 
 class ModelOperations(WorkspaceBase):
@@ -45,15 +42,11 @@ class ModelOperations(WorkspaceBase):
             )
         if run.status is not RunStatus.COMPLETED:
             raise ConflictError(f"run {run_id} is {run.status.value}; only completed runs register")
-        for attempt in range(_RETRIES):
-            try:
-                return self._store_model(
-                    name, run_id, run.dataset, run.metrics, description, clean_tags
-                )
-            except ConstraintError:  # another process registered the same name or number first
-                if attempt == _RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self.retrying(
+            lambda: self._store_model(
+                name, run_id, run.dataset, run.metrics, description, clean_tags
+            )
+        )
 
     def _store_model(
         self,

@@ -30,6 +30,7 @@ from typing import IO, TYPE_CHECKING
 from shipyard.core.schemas import EndpointState
 from shipyard.store.tables import EndpointRow
 from shipyard.workspace._health import health
+from shipyard.workspace.liveness import process_alive
 
 if TYPE_CHECKING:
     from shipyard.workspace.local import LocalWorkspace
@@ -209,10 +210,10 @@ class Supervisor:
         process = self._children.get(pid)
         if process is not None:
             return process.poll() is None
-        return _alive(pid)  # adopted from an earlier supervisor
+        return process_alive(pid)  # adopted from an earlier supervisor
 
     def _adopt(self, row: EndpointRow) -> _Endpoint:
-        pids = [p for p in (row.pids or {}).get("pids", []) if _alive(p)]
+        pids = [p for p in (row.pids or {}).get("pids", []) if process_alive(p)]
         return _Endpoint(pids=pids, restarts=row.restarts)
 
     def _reap(self) -> None:
@@ -227,24 +228,6 @@ class Supervisor:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
         with open(path, "a") as out:
             out.write(f"{stamp} INFO shipyard.supervisor {message}\n")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return _not_zombie(pid)
-
-
-def _not_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rpartition(")")[2].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
 
 
 def _signal(pid: int, sig: int) -> None:
