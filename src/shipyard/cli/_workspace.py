@@ -13,6 +13,7 @@ from that same file. `--db` always means the folder's workspace, in this process
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Annotated
 import typer
 
 from shipyard.core.errors import InvalidInputError
+from shipyard.core.schemas import PrincipalCredentials
 from shipyard.sdk import ServerWorkspace, Workspace
 from shipyard.workspace import LocalWorkspace
 
@@ -48,6 +50,16 @@ DbOption = Annotated[
         metavar="URL",
         help="Database URL instead of the workspace's SQLite file, e.g. "
         "postgresql+psycopg://user@host/db (artifacts stay in the workspace folder).",
+        show_default=False,
+    ),
+]
+ArtifactsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--artifacts",
+        metavar="DIR",
+        help="Artifact folder instead of the workspace's (a team's shared folder; a worker "
+        "takes the one its server was started with).",
         show_default=False,
     ),
 ]
@@ -140,7 +152,12 @@ def open_workspace(
 
 
 def open_local_workspace(
-    workspace: Path | None, db: str | None = None, *, server: str | None = None, why: str = ""
+    workspace: Path | None,
+    db: str | None = None,
+    *,
+    artifacts: Path | None = None,
+    server: str | None = None,
+    why: str = "",
 ) -> LocalWorkspace:
     """The folder's workspace in this process, for commands that cannot work through a server.
 
@@ -148,7 +165,7 @@ def open_local_workspace(
     """
     if server:
         raise InvalidInputError(f"--server does not work here: {why}")
-    return LocalWorkspace.open(workspace_dir(workspace), db_url=db or None)
+    return LocalWorkspace.open(workspace_dir(workspace), db_url=db or None, artifacts=artifacts)
 
 
 def workspace_flags(
@@ -162,6 +179,42 @@ def workspace_flags(
     flags += f" --db '{db}'" if db else ""
     flags += f" --server {server}" if server else ""
     return flags + (f" --config {config}" if config is not None else "")
+
+
+def write_config(path: Path, server: str, credentials: PrincipalCredentials) -> None:
+    """Write the client configuration (`server`, `client_id`, `client_secret`), mode 600."""
+    document = {
+        "server": server,
+        "client_id": credentials.client_id,
+        "client_secret": credentials.client_secret,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(fd, "w") as out:
+        json.dump(document, out, indent=2)
+        out.write("\n")
+
+
+def refresh_config(
+    workspace: Path | None,
+    db: str | None,
+    server: str | None,
+    config: Path | None,
+    credentials: PrincipalCredentials,
+) -> Path | None:
+    """After a rotation: put the new secret into the config file the command used (or the
+    workspace folder's) if that file holds the rotated principal; the file, or None."""
+    target = choose_target(workspace, db, server, config)
+    path = target.config or target.folder / CONFIG_FILE
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(document, dict) or document.get("client_id") != credentials.client_id:
+        return None
+    write_config(path, str(document.get("server", "")), credentials)
+    return path
 
 
 def _config_file(

@@ -7,19 +7,23 @@ and SDK read to reach the server.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 
 from shipyard.cli import render
-from shipyard.cli._workspace import DbOption, WorkspaceOption, workspace_dir
+from shipyard.cli._workspace import (
+    ArtifactsOption,
+    DbOption,
+    WorkspaceOption,
+    workspace_dir,
+    write_config,
+)
 from shipyard.core.schemas import PrincipalCredentials
-from shipyard.server import ServerSettings, create_app
+from shipyard.server import ServerSettings
+from shipyard.server.serve import serve
 from shipyard.server.settings import DEFAULT_HOST, DEFAULT_PORT
 
 app = typer.Typer(
@@ -35,17 +39,19 @@ def start(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = DEFAULT_PORT,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
-    artifacts: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="DIR",
-            help="Artifact folder instead of the workspace's (a team's shared folder).",
-            show_default=False,
-        ),
-    ] = None,
+    artifacts: ArtifactsOption = None,
     workers: Annotated[
         int, typer.Option(min=0, max=64, help="Job worker processes to run with the server.")
     ] = 0,
+    api_processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Processes answering API requests on the port (the kernel spreads "
+            "connections across them). One per core suits many concurrent clients.",
+        ),
+    ] = 1,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -58,8 +64,8 @@ def start(
     """Serve the workspace at http://HOST:PORT (REST under /api/v1, Swagger UI at /docs).
 
     Runs the database migrations first and refuses a database written by a newer
-    Shipyard. The server supervises the workspace's endpoints while it runs. Stop it
-    with Ctrl+C.
+    Shipyard. The server supervises the workspace's endpoints and runs the job workers
+    while it runs. Stop it with Ctrl+C.
     """
     settings = ServerSettings(
         workspace=workspace_dir(workspace),
@@ -68,6 +74,7 @@ def start(
         db_url=db or None,
         artifacts=artifacts,
         workers=workers,
+        api_processes=api_processes,
         config_path=config,
     )
     with settings.open_workspace() as ws:
@@ -83,22 +90,7 @@ def start(
             "A new one: shipyard sp rotate owner (the old one stops working).",
         )
     render.say(console, f"Shipyard server on {settings.url} (docs: {settings.url}/docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
-
-
-def write_config(path: Path, server: str, credentials: PrincipalCredentials) -> None:
-    """Write the client configuration (`server`, `client_id`, `client_secret`), mode 600."""
-    document = {
-        "server": server,
-        "client_id": credentials.client_id,
-        "client_secret": credentials.client_secret,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
-    with os.fdopen(fd, "w") as out:
-        json.dump(document, out, indent=2)
-        out.write("\n")
+    serve(settings)
 
 
 def show_owner(console: Console, credentials: PrincipalCredentials, config: Path) -> None:

@@ -19,6 +19,7 @@ from shipyard.cli._workspace import (
     ServerOption,
     WorkspaceOption,
     open_workspace,
+    refresh_config,
 )
 from shipyard.core.schemas import PrincipalCredentials
 
@@ -98,10 +99,17 @@ def rotate(
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Give principal NAME a new secret (shown once); the old one stops working."""
+    """Give principal NAME a new secret (shown once); the old one stops working.
+
+    A config file that holds NAME's credentials (the one used to reach the server, or the
+    workspace's config.json) gets the new secret, so the CLI keeps working.
+    """
     with open_workspace(workspace, db, server, config) as ws:
         credentials = ws.rotate_principal(name)
+    updated = refresh_config(workspace, db, server, config, credentials)
     _show(credentials, as_json, "Rotated")
+    if updated is not None:  # on stderr under --json, which stays one JSON document
+        render.say(Console(stderr=as_json), f"Updated {updated} with the new secret.")
 
 
 def _show(credentials: PrincipalCredentials, as_json: bool, verb: str) -> None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 
 from rich.console import Console
 
-from shipyard.cli._workspace import DbOption, ServerOption, WorkspaceOption, open_local_workspace
-from shipyard.workspace.worker import run_worker
+from shipyard.cli._workspace import (
+    ArtifactsOption,
+    DbOption,
+    ServerOption,
+    WorkspaceOption,
+    open_local_workspace,
+)
+from shipyard.workspace.worker import run_worker, stop_on_signals
 
 LOCAL_ONLY = (
     "a worker claims jobs straight from the workspace's database and writes its artifacts, "
@@ -18,9 +23,15 @@ LOCAL_ONLY = (
 
 
 def worker(
-    workspace: WorkspaceOption = None, db: DbOption = None, server: ServerOption = None
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+    artifacts: ArtifactsOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Claim and run queued jobs, one at a time, until stopped (Ctrl-C or SIGTERM).
+
+    A job running when the worker is stopped goes back to the queue at its next trial
+    boundary (a second Ctrl-C stops at once).
 
     Start as many as the machine can take; each claims jobs atomically, heartbeats while
     it runs one, and a job whose worker dies is queued again for another. A worker works
@@ -28,8 +39,10 @@ def worker(
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with open_local_workspace(workspace, db, server=server, why=LOCAL_ONLY) as ws:
+    stop_on_signals(stop)
+    with open_local_workspace(
+        workspace, db, artifacts=artifacts, server=server, why=LOCAL_ONLY
+    ) as ws:
         Console(stderr=True).print(f"worker {ws.owner} on {ws.folder}: waiting for jobs")
         try:
             run_worker(ws, stop)

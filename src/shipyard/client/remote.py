@@ -141,12 +141,18 @@ class RemoteWorkspace(RemoteEndpoints, RemotePrincipals):
             "status": RunStatus(status).value,
             "dataset_version_id": dataset_version_id,
         }
-        return self._send("POST", "/runs", Run, body)
+        run = self._send("POST", "/runs", Run, body)
+        if run.status is RunStatus.RUNNING:
+            self._keep_alive()
+        return run
 
     def set_run_status(self, run_id: str, status: RunStatus, reason: str | None = None) -> Run:
         """Move a run along its lifecycle; a finished run cannot change any more."""
         body = {"status": RunStatus(status).value, "reason": reason}
-        return self._send("POST", f"/runs/{run_id}/status", Run, body)
+        run = self._send("POST", f"/runs/{run_id}/status", Run, body)
+        if run.status is RunStatus.RUNNING:
+            self._keep_alive()
+        return run
 
     def get_run(self, run_id: str) -> Run:
         """The run with id `run_id`, its latest metrics included."""

@@ -1,10 +1,11 @@
-"""What the server runs besides answering requests: the endpoint supervisor and job workers.
+"""What the server runs besides answering requests: the endpoint supervisor, job workers
+and the other API processes.
 
 The supervisor runs in a thread while the server holds the workspace's supervisor lock;
 if another supervisor holds it (started by an earlier command), the thread waits and
-takes over when it exits. Job workers are child processes, restarted if they die and
-stopped with the server. Endpoint processes outlive the server: the next supervisor
-adopts them.
+takes over when it exits. Job workers and further API processes are child processes,
+restarted if they die and stopped with the server. Endpoint processes outlive the server:
+the next supervisor adopts them.
 """
 
 from __future__ import annotations
@@ -69,24 +70,31 @@ class SupervisorThread:
 
 
 def worker_command(settings: ServerSettings) -> list[str]:
-    """The command line of one job worker (`shipyard worker`) for the server's workspace."""
-    argv = [sys.executable, "-m", "shipyard.cli.main", "worker"]
-    argv += ["--workspace", str(settings.workspace)]
-    if settings.db_url:
-        argv += ["--db", settings.db_url]
-    return argv
+    """The command line of one job worker for the server's workspace."""
+    return [sys.executable, "-m", "shipyard.workspace.worker", *settings.child_argv()]
 
 
-class WorkerProcesses:
-    """`count` job worker processes, restarted when one dies, stopped with the server."""
+def api_command(settings: ServerSettings) -> list[str]:
+    """The command line of one more API process on the server's port."""
+    address = ["--host", settings.host, "--port", str(settings.port)]
+    return [sys.executable, "-m", "shipyard.server.serve", *address, *settings.child_argv()]
 
-    def __init__(self, command: list[str], count: int) -> None:
+
+class ChildProcesses:
+    """`count` child processes running `command`, restarted when one dies, stopped with the
+    server. The database URL reaches them through `env`, never the command line."""
+
+    def __init__(
+        self, what: str, command: list[str], count: int, env: dict[str, str] | None = None
+    ) -> None:
+        self.what = what
         self.command = command
         self.count = count
+        self.env = env
         self.processes: list[subprocess.Popen[bytes]] = []
         self.restarts = 0
         self.stop_event = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="workers", daemon=True)
+        self._thread = threading.Thread(target=self._watch, name=what, daemon=True)
 
     def start(self) -> None:
         if self.count < 1:
@@ -109,8 +117,8 @@ class WorkerProcesses:
                 process.wait(STOP_TIMEOUT_S)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL)
-        log.info("started job worker %d", process.pid)
+        process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, env=self.env)
+        log.info("started %s %d", self.what, process.pid)
         return process
 
     def _watch(self) -> None:
@@ -118,7 +126,10 @@ class WorkerProcesses:
             for i, process in enumerate(self.processes):
                 if process.poll() is not None and not self.stop_event.is_set():
                     log.warning(
-                        "job worker %d exited with %s; restarting", process.pid, process.returncode
+                        "%s %d exited with %s; restarting",
+                        self.what,
+                        process.pid,
+                        process.returncode,
                     )
                     self.processes[i] = self._spawn()
                     self.restarts += 1  # counted once the new process is in place
@@ -129,14 +140,20 @@ class Background:
 
     def __init__(self, ws: LocalWorkspace, settings: ServerSettings) -> None:
         self.supervisor = SupervisorThread(ws) if settings.supervise else None
-        self.workers = WorkerProcesses(worker_command(settings), settings.workers)
+        env = settings.child_env()
+        self.workers = ChildProcesses("job worker", worker_command(settings), settings.workers, env)
+        self.api = ChildProcesses(
+            "API process", api_command(settings), settings.api_processes - 1, env
+        )
 
     def start(self) -> None:
         if self.supervisor is not None:
             self.supervisor.start()
         self.workers.start()
+        self.api.start()
 
     def stop(self) -> None:
+        self.api.stop()
         self.workers.stop()
         if self.supervisor is not None:
             self.supervisor.stop()

@@ -11,9 +11,10 @@ exactly one of them, and `route_role` reads it back from the route table.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.routing import APIRoute
@@ -21,7 +22,7 @@ from fastapi.security import OAuth2
 from starlette.concurrency import run_in_threadpool
 
 from shipyard.auth import Role, parse_role, require
-from shipyard.core.errors import AuthenticationError
+from shipyard.core.errors import AuthenticationError, InvalidInputError
 from shipyard.core.schemas import Caller
 from shipyard.workspace import LocalWorkspace
 
@@ -75,7 +76,9 @@ class RoleGuard:
 
     async def __call__(self, request: Request, caller: CallerDep) -> Caller:
         route = request.scope.get("route")
-        action = getattr(route, "name", None) or f"{request.method} {request.url.path}"
+        action = f"{request.method} {request.url.path}"
+        if isinstance(route, APIRoute) and route.tags:  # the operation id, as in /openapi.json
+            action = f"{route.tags[0]}-{route.name} ({action})"
         require(parse_role(caller.role), self.role, action)
         return caller
 
@@ -86,6 +89,35 @@ class RoleGuard:
 ReaderDep = Annotated[Caller, Depends(RoleGuard(Role.READER))]
 ContributorDep = Annotated[Caller, Depends(RoleGuard(Role.CONTRIBUTOR))]
 OwnerDep = Annotated[Caller, Depends(RoleGuard(Role.OWNER))]
+
+SESSION_HEADER = "X-Shipyard-Session"
+_SESSION = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+async def get_run_owner(
+    caller: ContributorDep,
+    session: Annotated[
+        str | None,
+        Header(
+            alias=SESSION_HEADER,
+            description="The calling client's session (letters, digits, '-', '_'), which "
+            "beats for the runs it starts: POST /api/v1/runs/heartbeat.",
+        ),
+    ] = None,
+) -> str:
+    """Who keeps the runs a call starts alive: the calling client, `remote:<principal>:
+    <session>` (the SDK sends a session; a plain client without one keeps its runs alive
+    by writing to them, or by heartbeats without the header)."""
+    if session is None:
+        session = "-"
+    elif not _SESSION.fullmatch(session):
+        raise InvalidInputError(
+            f"{SESSION_HEADER} must be 1 to 64 letters, digits, '-' or '_', not {session!r}"
+        )
+    return f"remote:{caller.principal_id}:{session}"
+
+
+RunOwnerDep = Annotated[str, Depends(get_run_owner)]
 
 
 def route_role(route: APIRoute) -> Role | None:

@@ -74,6 +74,12 @@ class Written(BaseModel):
     written: int
 
 
+class Refreshed(BaseModel):
+    """How many running runs of the calling client a heartbeat kept alive."""
+
+    refreshed: int
+
+
 class ArtifactWritten(BaseModel):
     path: str
 

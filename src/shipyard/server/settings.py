@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from shipyard.core.errors import InvalidInputError
-from shipyard.workspace import LocalWorkspace
+from shipyard.workspace import DB_URL_ENV, LocalWorkspace
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8470
@@ -29,17 +30,29 @@ class ServerSettings:
     workers: int = 0  # job worker processes started with the server
     config_path: Path | None = None  # where the first owner's credentials go
     supervise: bool = True  # run the endpoint supervisor in the server process
+    api_processes: int = 1  # processes answering requests on the port (this one included)
+    join_port: bool = False  # this process is one more API process of a running server
 
     def __post_init__(self) -> None:
         if self.workers < 0:
             raise InvalidInputError("workers must be 0 or more")
-        if self.workers and self.artifacts is not None:
-            # `shipyard worker` finds artifacts in its workspace folder only, so its models
-            # would land where this server does not look.
-            raise InvalidInputError(
-                "--workers cannot be combined with --artifacts yet; start the server without "
-                "--workers and run workers whose workspace folder holds the artifacts"
-            )
+        if self.api_processes < 1:
+            raise InvalidInputError("api processes must be 1 or more")
+
+    @property
+    def shares_port(self) -> bool:
+        """Whether the listening socket is shared with other API processes (SO_REUSEPORT)."""
+        return self.api_processes > 1 or self.join_port
+
+    def child_argv(self) -> list[str]:
+        """The workspace arguments of a child process (`--workspace`, `--artifacts`)."""
+        argv = ["--workspace", str(self.workspace)]
+        return argv + (["--artifacts", str(self.artifacts)] if self.artifacts else [])
+
+    def child_env(self) -> dict[str, str]:
+        """A child process's environment: this one's, with the server's database URL (if any)."""
+        env = {k: v for k, v in os.environ.items() if k != DB_URL_ENV}
+        return env | ({DB_URL_ENV: self.db_url} if self.db_url else {})
 
     @property
     def url(self) -> str:

@@ -8,6 +8,7 @@ call it and render what it returns; it may import engines, `store` and `core`.
     ws = LocalWorkspace.open(".shipyard")
 """
 
+from shipyard.workspace._base import DB_URL_ENV
 from shipyard.workspace.local import LocalWorkspace
 
-__all__ = ["LocalWorkspace"]
+__all__ = ["DB_URL_ENV", "LocalWorkspace"]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard.automl import AutoMLSettings
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.ids import new_id
-from shipyard.core.schemas import Job, JobStatus, Page, RunStatus
+from shipyard.core.schemas import Dataset, Job, JobStatus, Page, RunStatus
 from shipyard.store import Session
 from shipyard.store import jobs as q
 from shipyard.store.tables import JobRow
@@ -53,14 +53,13 @@ class JobOperations(WorkspaceBase):
         )
         data = ws.get_dataset(dataset)
         payload = {"dataset": data.ref, "settings": parsed.to_dict(), "experiment": experiment}
-        run = self._queued_run(payload)
-        with self.store.write() as session:
+        with self.store.write() as session:  # the job and its run land together, or neither
             row = JobRow(
                 id=new_id("job"),
                 kind=AUTOML,
                 status=JobStatus.QUEUED.value,
                 payload=payload,
-                run_id=run,
+                run_id=self._queued_run(ws, session, data, payload),
                 attempts=0,
                 max_attempts=max_attempts,
                 cancel_requested=False,
@@ -145,8 +144,29 @@ class JobOperations(WorkspaceBase):
             recovered += self._recover(ws, job_id, f"worker lost: {reason}")
         return recovered
 
+    def release_job(self, job_id: str, reason: str) -> Job:
+        """Queue again a job this worker stops before its end (it is shutting down), with a
+        fresh run; the stopped attempt is not counted against the job's attempts."""
+        ws: LocalWorkspace = self  # type: ignore[assignment]
+        with self.store.read() as session:
+            payload = self._job(session, job_id).payload
+        data = ws.get_dataset(payload["dataset"])
+        with self.store.write() as session:
+            row = self._job(session, job_id)
+            if row.status != JobStatus.RUNNING or row.worker != self.owner:
+                raise ConflictError(f"job {job_id} is not running in this worker")
+            row.status, row.worker, row.error = JobStatus.QUEUED.value, None, reason
+            row.attempts = max(row.attempts - 1, 0)
+            row.run_id = self._queued_run(ws, session, data, row.payload)
+            return row.to_entity()
+
     def _recover(self, ws: LocalWorkspace, job_id: str, reason: str) -> int:
         ws.check_liveness()  # fails the lost attempt's run with its own reason
+        with self.store.read() as session:
+            payload = self._job(session, job_id).payload
+        data = ws.get_dataset(payload["dataset"])
+        # One transaction: a worker never claims the job while it still points at the
+        # lost attempt's run.
         with self.store.write() as session:
             row = session.get(JobRow, job_id)
             if row is None or row.status != JobStatus.RUNNING:
@@ -158,18 +178,17 @@ class JobOperations(WorkspaceBase):
                 row.error = f"{reason}; no attempts left ({row.attempts} of {row.max_attempts})"
                 return 1
             row.status = JobStatus.QUEUED.value
-            payload = dict(row.payload)
-        run_id = self._queued_run(payload)
-        with self.store.write() as session:
-            row = self._job(session, job_id)
-            row.run_id = run_id
+            row.run_id = self._queued_run(ws, session, data, row.payload)
         return 1
 
-    def _queued_run(self, payload: Mapping[str, Any]) -> str:
-        ws: LocalWorkspace = self  # type: ignore[assignment]
-        data = ws.get_dataset(payload["dataset"])
+    @staticmethod
+    def _queued_run(
+        ws: LocalWorkspace, session: Session, data: Dataset, payload: Mapping[str, Any]
+    ) -> str:
+        """A queued run for the job with `payload`, added in `session`; its id."""
         settings = payload["settings"]
-        run = ws.create_run(
+        row = ws._add_run(
+            session,
             payload["experiment"],
             name=f"automl {data.ref}",
             kind="automl",
@@ -178,7 +197,7 @@ class JobOperations(WorkspaceBase):
             status=RunStatus.QUEUED,
             dataset_version_id=data.id,
         )
-        return run.id
+        return row.id
 
     def _job(self, session: Session, job_id: str) -> JobRow:
         row = session.get(JobRow, job_id)

@@ -4,18 +4,20 @@ Each process that runs something stamps its runs with an owner (`host:pid:start`
 while any of them is running, a background thread refreshes their heartbeat. Whoever reads
 runs next checks the owners of running runs: a process on this host that is gone (or whose
 pid now belongs to another program, told apart by its start time) fails its runs at once;
-anything whose heartbeat is older than the timeout fails with that reason.
+anything whose heartbeat is older than the timeout fails with that reason. A run started
+over REST belongs to its client (`remote:<principal>:<session>`), which beats for it
+through the server; only the heartbeat's age tells whether it is still there.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
-HEARTBEAT_INTERVAL_S = 5.0
+from shipyard.core.heartbeat import HEARTBEAT_INTERVAL_S as HEARTBEAT_INTERVAL_S
+from shipyard.core.heartbeat import Heartbeat as Heartbeat
+
 HEARTBEAT_TIMEOUT_S = 60.0
 
 
@@ -71,54 +73,3 @@ def process_alive(pid: int) -> bool:
     # zombie ("Z") or while being torn down ("X"); it will never write again.
     state = _stat(pid)[:1]
     return state not in (["Z"], ["X"])
-
-
-class Heartbeat:
-    """A daemon thread that calls `beat()` every `interval_s` while it has runs to keep alive.
-
-    `beat()` returns how many runs it refreshed; at zero the thread ends (no writes from an
-    idle process) and the next `start()` begins a new one.
-    """
-
-    def __init__(self, beat: Callable[[], int], interval_s: float = HEARTBEAT_INTERVAL_S) -> None:
-        self._beat = beat
-        self._interval_s = interval_s
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._kicked = False  # start() was called since the last beat
-
-    def start(self) -> None:
-        with self._lock:
-            self._kicked = True
-            if self._thread is not None:
-                return
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._loop, name="shipyard-heartbeat", daemon=True
-            )
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout=5)
-
-    @property
-    def is_running(self) -> bool:
-        return self._thread is not None
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval_s):
-            try:
-                refreshed = self._beat()
-            except Exception:  # a missed beat must not kill the run
-                continue
-            with self._lock:
-                idle = refreshed == 0 and not self._kicked
-                self._kicked = False
-                if idle and self._thread is threading.current_thread():
-                    self._thread = None  # a later start() begins a new thread
-                    return

@@ -88,37 +88,73 @@ class RunOperations(WorkspaceBase):
         tags: Mapping[str, str] | None = None,
         status: RunStatus = RunStatus.RUNNING,
         dataset_version_id: str | None = None,
+        owner: str | None = None,
     ) -> Run:
-        """Start a run (or queue it) in `experiment`, created if needed."""
+        """Start a run (or queue it) in `experiment`, created if needed.
+
+        Args:
+            owner: who keeps a running run alive, if not this process: a server passes
+                its remote client's `remote:...` stamp, and the client beats for it
+                (`heartbeat_runs`).
+        """
+        with self.store.write() as session:
+            row = self._add_run(
+                session,
+                experiment,
+                name=name,
+                kind=kind,
+                parent_id=parent_id,
+                params=params,
+                tags=tags,
+                status=status,
+                dataset_version_id=dataset_version_id,
+                owner=owner,
+            )
+            run = q.to_runs(session, [row])[0]
+        if status is RunStatus.RUNNING and owner is None:
+            self.heartbeat.start()
+        return run
+
+    def _add_run(
+        self,
+        session: Session,
+        experiment: str,
+        *,
+        name: str | None,
+        kind: str,
+        parent_id: str | None = None,
+        params: Mapping[str, Any] | None,
+        tags: Mapping[str, str] | None,
+        status: RunStatus,
+        dataset_version_id: str | None,
+        owner: str | None = None,
+    ) -> RunRow:
+        """A new run's row, added in `session` (so that it lands with the caller's writes)."""
         check_name(experiment, "experiment name")
         if status not in (RunStatus.RUNNING, RunStatus.QUEUED):
             raise InvalidInputError("a new run is either running or queued")
         clean_params = _params(params or {})
         now = self.now()
-        with self.store.write() as session:
-            exp = self._experiment_row(session, experiment)
-            if parent_id is not None and q.find_run_row(session, parent_id) is None:
-                raise NotFoundError(f"no run with id {parent_id!r} to be the parent")
-            row = RunRow(
-                id=new_id("run"),
-                experiment_id=exp.id,
-                parent_id=parent_id,
-                name=name,
-                kind=kind,
-                status=status.value,
-                params=clean_params,
-                tags=_tags(tags or {}),
-                dataset_version_id=dataset_version_id,
-                owner=self.owner if status is RunStatus.RUNNING else None,
-                created_at=now,
-                started_at=now if status is RunStatus.RUNNING else None,
-                heartbeat_at=now if status is RunStatus.RUNNING else None,
-            )
-            q.add_run(session, row)
-            run = q.to_runs(session, [row])[0]
-        if status is RunStatus.RUNNING:
-            self.heartbeat.start()
-        return run
+        exp = self._experiment_row(session, experiment)
+        if parent_id is not None and q.find_run_row(session, parent_id) is None:
+            raise NotFoundError(f"no run with id {parent_id!r} to be the parent")
+        row = RunRow(
+            id=new_id("run"),
+            experiment_id=exp.id,
+            parent_id=parent_id,
+            name=name,
+            kind=kind,
+            status=status.value,
+            params=clean_params,
+            tags=_tags(tags or {}),
+            dataset_version_id=dataset_version_id,
+            owner=(owner or self.owner) if status is RunStatus.RUNNING else None,
+            created_at=now,
+            started_at=now if status is RunStatus.RUNNING else None,
+            heartbeat_at=now if status is RunStatus.RUNNING else None,
+        )
+        q.add_run(session, row)
+        return row
 
     def get_run(self, run_id: str) -> Run:
         """The run with id `run_id`, its latest metrics included."""
@@ -195,8 +231,19 @@ class RunOperations(WorkspaceBase):
         """Move a run to `status` (completed, failed or canceled), with a reason if it failed."""
         return self.set_run_status(run_id, status, reason)
 
-    def set_run_status(self, run_id: str, status: RunStatus, reason: str | None = None) -> Run:
-        """Move a run along its lifecycle; a finished run cannot change any more."""
+    def set_run_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        reason: str | None = None,
+        *,
+        owner: str | None = None,
+    ) -> Run:
+        """Move a run along its lifecycle; a finished run cannot change any more.
+
+        A queued run that starts belongs to `owner` (as in `create_run`), else to this
+        process.
+        """
         status = RunStatus(status)
         now = self.now()
         with self.store.write() as session:
@@ -208,13 +255,13 @@ class RunOperations(WorkspaceBase):
                 )
             row.status = status.value
             if status is RunStatus.RUNNING:
-                row.started_at, row.heartbeat_at, row.owner = now, now, self.owner
+                row.started_at, row.heartbeat_at, row.owner = now, now, owner or self.owner
             if status in TERMINAL_STATUSES:
                 row.ended_at = now
                 row.failure_reason = reason
             session.flush()
             run = q.to_runs(session, [row])[0]
-        if status is RunStatus.RUNNING:  # a queued run started here needs our heartbeat too
+        if status is RunStatus.RUNNING and owner is None:  # started here: our heartbeat
             self.heartbeat.start()
         return run
 
@@ -343,6 +390,14 @@ class RunOperations(WorkspaceBase):
                 )
         return failed
 
+    def heartbeat_runs(self, owner: str) -> int:
+        """Record that `owner` (a remote client) is alive: a heartbeat on each of its
+        running runs; returns how many."""
+        if owner == self.owner:
+            raise InvalidInputError("this process beats for its own runs")
+        with self.store.write() as session:
+            return q.touch(session, owner, self.now())
+
     def beat(self) -> int:
         """Refresh the heartbeat of every run this process is running."""
         with self.store.write() as session:
@@ -355,9 +410,12 @@ class RunOperations(WorkspaceBase):
         return row
 
     def _writable(self, session: Session, run_id: str) -> RunRow:
+        """The row of a run that may still change; a write to a run is a heartbeat too."""
         row = self._row(session, run_id)
         if RunStatus(row.status) in TERMINAL_STATUSES:
             raise ConflictError(f"run {run_id} is {row.status}; a finished run cannot change")
+        if row.status == RunStatus.RUNNING:
+            row.heartbeat_at = self.now()
         return row
 
 

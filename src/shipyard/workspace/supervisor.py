@@ -29,6 +29,7 @@ from typing import IO, TYPE_CHECKING
 
 from shipyard.core.schemas import EndpointState
 from shipyard.store.tables import EndpointRow
+from shipyard.workspace._base import DB_URL_ENV
 from shipyard.workspace._health import health
 from shipyard.workspace.liveness import process_alive
 
@@ -263,7 +264,7 @@ def ensure_running(folder: Path, db_url: str, artifacts: Path) -> None:
     if probe is None:
         return
     probe.close()
-    env = {**os.environ, "SHIPYARD_DB_URL": db_url}
+    env = {**os.environ, DB_URL_ENV: db_url}
     argv = [
         sys.executable,
         "-m",
@@ -306,9 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     if lock is None:
         log.info("another supervisor runs this workspace: exiting")
         return 0
-    ws = LocalWorkspace.open(
-        folder, db_url=os.environ.get("SHIPYARD_DB_URL"), artifacts=args.artifacts
-    )
+    ws = LocalWorkspace.open(folder, db_url=os.environ.get(DB_URL_ENV), artifacts=args.artifacts)
     log.info("supervising endpoints of %s (pid %d)", folder, os.getpid())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -2,7 +2,10 @@
 
 `shipyard worker` (or the server's `--workers N`) runs `run_worker` until SIGTERM. While a
 job runs, a thread heartbeats it every few seconds and picks up a cancel request, which
-stops the AutoML run at the next trial boundary (recorded canceled).
+stops the AutoML run at the next trial boundary (recorded canceled). SIGTERM also stops
+the running job at the next trial boundary, and puts it back in the queue with a fresh
+run for the next worker (a server restart loses no job); a worker killed outright is
+noticed by the others (its process is gone, or its heartbeat stops) and its job retried.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from shipyard.automl import AutoMLSettings, ProgressCallback, Trial
 from shipyard.core.schemas import Job, JobStatus
+from shipyard.workspace._base import DB_URL_ENV
 from shipyard.workspace.automl import RunCanceled
 
 if TYPE_CHECKING:
@@ -53,17 +57,32 @@ class _JobBeat:
                 log.exception("heartbeat of job %s", self.job_id)
 
 
+class WorkerStopping(RunCanceled):
+    """The worker is shutting down: its job goes back to the queue."""
+
+
 class _StopOnCancel(ProgressCallback):
-    def __init__(self, beat: _JobBeat) -> None:
-        self.beat = beat
+    def __init__(self, beat: _JobBeat, stop: threading.Event) -> None:
+        self.beat, self.stop = beat, stop
 
     def on_trial_end(self, trial: Trial) -> None:  # noqa: ARG002 - any trial's end will do
         if self.beat.cancel_requested:
             raise RunCanceled("canceled on request")
+        if self.stop.is_set():
+            raise WorkerStopping("the worker was stopped; the job is queued again")
 
 
-def execute(ws: LocalWorkspace, job: Job, *, heartbeat_s: float = HEARTBEAT_S) -> Job:
-    """Run one claimed job to its end and record how it ended."""
+def execute(
+    ws: LocalWorkspace,
+    job: Job,
+    *,
+    heartbeat_s: float = HEARTBEAT_S,
+    stop: threading.Event | None = None,
+) -> Job:
+    """Run one claimed job to its end and record how it ended.
+
+    If `stop` is set meanwhile, the job is released at the next trial boundary instead.
+    """
     log.info("job %s (%s): started, attempt %d", job.id, job.kind, job.attempts)
     with _JobBeat(ws, job.id, heartbeat_s) as beat:
         try:
@@ -74,8 +93,11 @@ def execute(ws: LocalWorkspace, job: Job, *, heartbeat_s: float = HEARTBEAT_S) -
                 settings,
                 experiment=payload["experiment"],
                 run_id=job.run_id,
-                callback=_StopOnCancel(beat),
+                callback=_StopOnCancel(beat, stop or threading.Event()),
             )
+        except WorkerStopping as stopping:
+            log.info("job %s: released (%s)", job.id, stopping)
+            return ws.release_job(job.id, str(stopping))
         except RunCanceled:
             return ws.finish_job(job.id, JobStatus.CANCELED, "canceled on request")
         except Exception as exc:
@@ -101,9 +123,23 @@ def run_worker(
         if job is None:
             stop.wait(poll_s)
             continue
-        execute(ws, job, heartbeat_s=heartbeat_s)
+        execute(ws, job, heartbeat_s=heartbeat_s, stop=stop)
         done += 1
     return done
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM and Ctrl-C set `stop` (the running job is released at its next trial
+    boundary); a second Ctrl-C interrupts at once. Call from the main thread."""
+
+    def handle(signum: int, _frame: object) -> None:
+        if signum == signal.SIGINT and stop.is_set():
+            raise KeyboardInterrupt
+        log.info("stopping (signal %d)", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,9 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--artifacts", help="artifact folder (default: the workspace's)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    db_url = os.environ.get("SHIPYARD_DB_URL")  # not argv: a URL may hold a password
+    stop_on_signals(stop)
+    db_url = os.environ.get(DB_URL_ENV)
     with LocalWorkspace.open(Path(args.workspace), db_url=db_url, artifacts=args.artifacts) as ws:
         log.info("worker %s ready", ws.owner)
         run_worker(ws, stop)

@@ -15,7 +15,7 @@ import pytest
 from shipyard.core.errors import ConflictError, InvalidInputError
 from shipyard.server import ServerSettings, create_app
 from shipyard.server import background as bg
-from shipyard.workspace import LocalWorkspace
+from shipyard.workspace import DB_URL_ENV, LocalWorkspace
 from shipyard.workspace.supervisor import try_lock
 from tests.unit.server._support import ApiClient, future_workspace
 
@@ -84,7 +84,7 @@ def test_a_database_from_a_newer_shipyard_is_refused_at_start(tmp_path):
 def test_worker_processes_are_restarted_when_they_die_and_stopped_with_the_server(monkeypatch):
     monkeypatch.setattr(bg, "WORKER_CHECK_S", 0.05)
     sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
-    workers = bg.WorkerProcesses(sleeper, 2)
+    workers = bg.ChildProcesses("sleeper", sleeper, 2)
     workers.start()
     try:
         first = workers.processes[0]
@@ -98,25 +98,41 @@ def test_worker_processes_are_restarted_when_they_die_and_stopped_with_the_serve
 
 
 def test_no_workers_start_no_processes():
-    workers = bg.WorkerProcesses(["false"], 0)
+    workers = bg.ChildProcesses("nothing", ["false"], 0)
     workers.start()
     workers.stop()
     assert workers.processes == []
 
 
-def test_workers_run_shipyard_worker_on_the_servers_workspace():
-    settings = ServerSettings(workspace=Path("/srv/ws"), db_url="postgresql+psycopg://db/x")
-    command = bg.worker_command(settings)
-    assert command[1:4] == ["-m", "shipyard.cli.main", "worker"]
-    assert command[4:] == ["--workspace", "/srv/ws", "--db", "postgresql+psycopg://db/x"]
-    assert "--db" not in bg.worker_command(ServerSettings())
+def test_children_work_on_the_servers_workspace_and_get_the_database_url_by_environment(
+    monkeypatch,
+):
+    url = "postgresql+psycopg://user:pw@db/x"
+    settings = ServerSettings(
+        workspace=Path("/srv/ws"), db_url=url, artifacts=Path("/srv/art"), port=9000
+    )
+    worker = bg.worker_command(settings)
+    assert worker[1:] == [
+        "-m", "shipyard.workspace.worker", "--workspace", "/srv/ws", "--artifacts", "/srv/art"
+    ]  # fmt: skip
+    api = bg.api_command(settings)
+    assert api[1:3] == ["-m", "shipyard.server.serve"]
+    assert api[3:7] == ["--host", "127.0.0.1", "--port", "9000"]
+    assert not any("pw" in part for part in worker + api)  # a password stays off argv
+    assert settings.child_env()[DB_URL_ENV] == url
+    monkeypatch.setenv(DB_URL_ENV, "sqlite:////elsewhere.db")
+    assert DB_URL_ENV not in ServerSettings().child_env()  # not the caller's database
+    assert "--artifacts" not in bg.worker_command(ServerSettings())
 
 
-def test_settings_refuse_workers_that_would_miss_the_artifacts():
-    with pytest.raises(InvalidInputError, match="--artifacts"):
-        ServerSettings(workers=1, artifacts=Path("/srv/artifacts"))
+def test_settings_refuse_impossible_counts():
     with pytest.raises(InvalidInputError, match="0 or more"):
         ServerSettings(workers=-1)
+    with pytest.raises(InvalidInputError, match="1 or more"):
+        ServerSettings(api_processes=0)
+    assert not ServerSettings().shares_port
+    assert ServerSettings(api_processes=2).shares_port
+    assert ServerSettings(join_port=True).shares_port
 
 
 def test_the_client_address_of_a_wildcard_host_is_loopback():

@@ -6,14 +6,13 @@ import json
 import stat
 import subprocess
 import sys
-from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from typer.testing import CliRunner, Result
 
+from shipyard.cli import server as server_cli
 from shipyard.cli.main import app
+from shipyard.server import ServerSettings
 from shipyard.workspace import LocalWorkspace
 from tests.unit.server._support import future_workspace
 
@@ -24,13 +23,9 @@ def _invoke(*args: object) -> Result:
 
 @pytest.fixture
 def served(monkeypatch):
-    """What `server start` hands to uvicorn, instead of serving it."""
-    calls: list[dict[str, Any]] = []
-
-    def run(asgi_app: object, **options: object) -> None:
-        calls.append({"app": asgi_app, **options})
-
-    monkeypatch.setattr(uvicorn, "run", run)
+    """The settings `server start` would serve, instead of serving them."""
+    calls: list[ServerSettings] = []
+    monkeypatch.setattr(server_cli, "serve", calls.append)
     return calls
 
 
@@ -44,9 +39,8 @@ def test_the_first_start_creates_the_owner_and_writes_config_json(tmp_path, serv
     assert set(config) == {"server", "client_id", "client_secret"}
     assert config["server"] == "http://127.0.0.1:9123"
     assert config["client_secret"] in result.stdout  # shown this once
-    (call,) = served
-    assert isinstance(call["app"], FastAPI)
-    assert (call["host"], call["port"]) == ("127.0.0.1", 9123)
+    (settings,) = served
+    assert (settings.host, settings.port, settings.api_processes) == ("127.0.0.1", 9123, 1)
     with LocalWorkspace.open(folder) as ws:
         token = ws.issue_access_token(config["client_id"], config["client_secret"])
         assert ws.authenticate(token.access_token).role == "owner"
@@ -72,7 +66,7 @@ def test_config_goes_where_config_says_and_an_old_file_becomes_private(tmp_path,
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert json.loads(target.read_text())["server"] == "http://127.0.0.1:8470"
     assert not (tmp_path / "ws" / "config.json").exists()
-    assert served[0]["host"] == "0.0.0.0"
+    assert served[0].host == "0.0.0.0"
 
 
 def test_a_database_from_a_newer_shipyard_is_refused_with_a_clear_message(tmp_path, served):
@@ -113,6 +107,31 @@ def test_sp_create_list_rotate_delete(tmp_path):
     assert deleted.exit_code == 0
     assert "Deleted principal ci" in deleted.stdout
     assert json.loads(_invoke("sp", "list", "--json", "--workspace", folder).stdout)["items"] == []
+
+
+@pytest.mark.usefixtures("served")
+def test_rotating_the_principal_of_a_config_file_updates_the_file(tmp_path):
+    folder = tmp_path / "ws"
+    assert _invoke("server", "start", "--workspace", folder).exit_code == 0
+    config_path = folder / "config.json"
+    before = json.loads(config_path.read_text())
+    # With config.json in the folder the CLI would talk to the server; --db works here.
+    local = ["--workspace", folder, "--db", f"sqlite:///{folder / 'shipyard.db'}"]
+    assert _invoke("sp", "create", "other", "--role", "reader", *local).exit_code == 0
+    other = _invoke("sp", "rotate", "other", *local)
+    assert other.exit_code == 0, other.output
+    assert "Updated" not in other.stdout
+    assert json.loads(config_path.read_text()) == before
+
+    rotated = _invoke("sp", "rotate", "owner", "--json", *local)
+    assert rotated.exit_code == 0, rotated.output
+    secret = json.loads(rotated.stdout)["client_secret"]
+    assert f"Updated {config_path}" in rotated.stderr
+    after = json.loads(config_path.read_text())
+    assert after == {**before, "client_secret": secret}
+    assert stat.S_IMODE(config_path.stat().st_mode) == 0o600
+    with LocalWorkspace.open(folder) as ws:
+        assert ws.issue_access_token(after["client_id"], secret).access_token
 
 
 def test_sp_errors_are_one_line(tmp_path):

@@ -43,6 +43,7 @@ def test_every_route_checks_the_token_and_the_role(api, entry):
         low = api.call(entry.method, url, BELOW[entry.role].value)
         assert low.status_code == 403, low.text
         assert entry.role.value in low.json()["error"]
+        assert low.json()["error"].startswith(f"{entry.operation_id} ({entry.method} /api/v1/")
     allowed = api.call(entry.method, url, entry.role.value)
     assert allowed.status_code not in (401, 403), allowed.text
     assert allowed.status_code < 500, allowed.text

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shipyard.core.schemas import Page, Run
+from shipyard.store.tables import RunRow
 
 
 def _experiment() -> str:
@@ -158,3 +160,48 @@ def test_the_run_listing_is_the_documented_page_of_runs(api):
     document = api.get("/openapi.json", None).json()
     listed = document["paths"]["/api/v1/runs"]["get"]["responses"]["200"]
     assert listed["content"]["application/json"]["schema"]["$ref"].endswith("Page_Run_")
+
+
+def _age_heartbeat(api, run_id: str, seconds: float) -> None:
+    """Make the run's last heartbeat `seconds` old."""
+    with api.ws.store.write() as session:
+        row = session.get(RunRow, run_id)
+        row.heartbeat_at = datetime.now(UTC) - timedelta(seconds=seconds)
+
+
+def test_a_run_started_over_rest_belongs_to_its_client_which_keeps_it_alive(api):
+    experiment = _experiment()
+    session = {"X-Shipyard-Session": "s1"}
+    run = api.post(
+        "/api/v1/runs", "contributor", json={"experiment": experiment}, headers=session
+    ).json()
+    with api.ws.store.read() as db:
+        owner = db.get(RunRow, run["id"]).owner
+    caller = api.ws.authenticate(api.headers["contributor"]["Authorization"].split()[1])
+    assert owner == f"remote:{caller.principal_id}:s1"  # the server does not beat for it
+
+    _age_heartbeat(api, run["id"], 50)
+    beat = api.post("/api/v1/runs/heartbeat", "contributor", headers=session)
+    assert beat.json() == {"refreshed": 1}
+    other = api.post("/api/v1/runs/heartbeat", "contributor", headers={"X-Shipyard-Session": "s2"})
+    assert other.json() == {"refreshed": 0}  # another session's runs are not its own
+    _age_heartbeat(api, run["id"], 50)
+    api.post(f"/api/v1/runs/{run['id']}/metrics", "contributor", json={"metrics": {"m": 1.0}})
+    assert api.get(f"/api/v1/runs/{run['id']}", "reader").json()["status"] == "running"
+
+    _age_heartbeat(api, run["id"], 61)  # the client went away
+    lost = api.get(f"/api/v1/runs/{run['id']}", "reader").json()
+    assert lost["status"] == "failed"
+    assert "no heartbeat" in lost["failure_reason"]
+
+
+def test_a_bad_session_header_is_refused(api):
+    bad = api.post(
+        "/api/v1/runs",
+        "contributor",
+        json={"experiment": _experiment()},
+        headers={"X-Shipyard-Session": "a b"},
+    )
+    assert bad.status_code == 422
+    assert "X-Shipyard-Session" in bad.json()["error"]
+    assert api.post("/api/v1/runs/heartbeat", "reader").status_code == 403

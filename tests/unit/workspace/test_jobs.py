@@ -106,6 +106,28 @@ def test_a_lost_worker_s_job_is_queued_again_then_failed_when_out_of_attempts(to
     assert "no attempts left (2 of 2)" in final.error
 
 
+@pytest.mark.slow
+def test_a_stopping_worker_releases_its_job_for_the_next_one_without_using_an_attempt(toy):
+    job = toy.submit_automl_job("toy", {**SETTINGS, "max_trials": 50}, max_attempts=1)
+    claimed = toy.claim_job()
+    stop = threading.Event()
+    stop.set()  # as SIGTERM would: the run stops at its first trial boundary
+    released = execute(toy, claimed, stop=stop)
+    assert released.status is JobStatus.QUEUED
+    assert (released.attempts, released.worker) == (0, None)
+    assert "worker was stopped" in released.error
+    stopped = toy.get_run(job.run_id)
+    assert stopped.status is RunStatus.CANCELED
+    assert toy.list_runs(parent_id=stopped.id).total == 1  # one trial, then it stopped
+    assert toy.get_run(released.run_id).status is RunStatus.QUEUED
+    with pytest.raises(ConflictError, match="not running in this worker"):
+        toy.release_job(job.id, "twice")
+
+    assert run_worker(toy, threading.Event(), max_jobs=1) == 1  # max_attempts=1 still allows it
+    done = toy.get_job(job.id)
+    assert (done.status, done.attempts) == (JobStatus.COMPLETED, 1)
+
+
 def test_bad_submissions_store_nothing(toy):
     with pytest.raises(NotFoundError):
         toy.submit_automl_job("ghost", SETTINGS)

@@ -201,3 +201,4 @@ def test_a_listed_run_is_the_run_got_by_id(workspace):
     assert listed[run.id].dataset == f"toy:{version.version}"
     assert listed[plain.id] == workspace.get_run(plain.id)
     assert listed[plain.id].dataset is None
+

@@ -10,13 +10,14 @@ from fastapi import APIRouter, Body, status
 from fastapi.responses import Response
 
 from shipyard.core.schemas import MetricPoint, Page, Run, RunLog, RunStatus
-from shipyard.server.deps import ContributorDep, ReaderDep, WorkspaceDep
+from shipyard.server.deps import ContributorDep, ReaderDep, RunOwnerDep, WorkspaceDep
 from shipyard.server.routes._files import attachment
 from shipyard.server.schemas import (
     ArtifactWritten,
     MetricSeriesLog,
     MetricsLog,
     ParamsLog,
+    Refreshed,
     RunCreate,
     RunLogCreate,
     RunStatusUpdate,
@@ -28,8 +29,13 @@ router = APIRouter(prefix="/runs", tags=["runs"])
 
 
 @router.post("", name="create", response_model=Run, status_code=status.HTTP_201_CREATED)
-def create_run(ws: WorkspaceDep, _caller: ContributorDep, body: RunCreate) -> Run:
-    """Start (or queue) a run in an experiment, created if needed."""
+def create_run(ws: WorkspaceDep, owner: RunOwnerDep, body: RunCreate) -> Run:
+    """Start (or queue) a run in an experiment, created if needed.
+
+    A running run belongs to the calling client, which keeps it alive by writing to it or
+    by `POST /runs/heartbeat` (every few seconds; the SDK does it); a run without either
+    for 60 s is failed, as a local run whose process died.
+    """
     return ws.create_run(
         body.experiment,
         name=body.name,
@@ -39,7 +45,14 @@ def create_run(ws: WorkspaceDep, _caller: ContributorDep, body: RunCreate) -> Ru
         tags=body.tags,
         status=body.status,
         dataset_version_id=body.dataset_version_id,
+        owner=owner,
     )
+
+
+@router.post("/heartbeat", name="heartbeat", response_model=Refreshed)
+def heartbeat(ws: WorkspaceDep, owner: RunOwnerDep) -> Refreshed:
+    """Keep the running runs this client started (same principal and session) alive."""
+    return Refreshed(refreshed=ws.heartbeat_runs(owner))
 
 
 @router.get("", name="list", response_model=Page[Run])
@@ -94,11 +107,10 @@ def best_child(
 
 
 @router.post("/{run_id}/status", name="set-status", response_model=Run)
-def set_status(
-    ws: WorkspaceDep, _caller: ContributorDep, run_id: str, body: RunStatusUpdate
-) -> Run:
-    """Move a run along its lifecycle (a finished run cannot change)."""
-    return ws.set_run_status(run_id, RunStatus(body.status), body.reason)
+def set_status(ws: WorkspaceDep, owner: RunOwnerDep, run_id: str, body: RunStatusUpdate) -> Run:
+    """Move a run along its lifecycle (a finished run cannot change); a queued run that
+    starts belongs to the calling client, as in `POST /runs`."""
+    return ws.set_run_status(run_id, RunStatus(body.status), body.reason, owner=owner)
 
 
 @router.post("/{run_id}/metrics", name="log-metrics", response_model=Written)
