@@ -5,7 +5,8 @@ dropped afterwards) a workspace is seeded with `--runs` completed runs of 5 metr
 (bulk-inserted through the store, as benchmarks/store.py does: a shortcut for setup
 only; on PostgreSQL then `VACUUM ANALYZE`, as autovacuum would do within a minute), a
 tiny dataset and a contributor principal. Then `shipyard server start` runs on
-a free 127.0.0.1 port with `--workers` job workers, and the benchmark logs in with the
+a free 127.0.0.1 port with `--api-processes` API processes (default 2, one per core of
+the machine these figures are for) and `--workers` job workers, and the benchmark logs in with the
 principal's client credentials (`POST /api/v1/auth/token`) like any automation would.
 
 Measured per repeat, over HTTP/1.1 keep-alive connections (`shipyard.serving.bench`, a
@@ -13,7 +14,10 @@ load generator cheap enough to share the machine with the server):
 
 - list_runs: `GET /api/v1/runs?max_results=100` from `--clients` concurrent clients,
   `--requests` each: latency p50/p95/p99 and requests/s (target: p50 < 20 ms at 8
-  clients). Also from one client, for reference.
+  clients). Also from one client, for reference. The server answers a repeated query
+  from its answer cache while no run changes (`shipyard/server/cache.py`).
+- list_runs_uncached: the same, first, from a server over the same workspace started
+  with SHIPYARD_ANSWER_CACHE=off: what a listing costs when every one is computed.
 - job_pickup: `--jobs` AutoML jobs (one trial of a linear model on a 200-row frame)
   submitted one at a time through `POST /api/v1/jobs/automl` while the clients keep
   listing runs; pickup is the job's `claimed_at - created_at` as the server recorded
@@ -121,13 +125,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(folder: Path, db_url: str, workers: int, log: Path) -> Iterator[str]:
+def running_server(
+    folder: Path, db_url: str, args: argparse.Namespace, log: Path, *, cache: bool = True
+) -> Iterator[str]:
     """`shipyard server start` on a free port until the block ends; its URL."""
     port = free_port()
+    env = {**os.environ, "SHIPYARD_ANSWER_CACHE": "on" if cache else "off"}
     argv = [sys.executable, "-m", "shipyard.cli.main", "server", "start", "--port", str(port)]
-    argv += ["--workspace", str(folder), "--db", db_url, "--workers", str(workers)]
+    argv += ["--workspace", str(folder), "--db", db_url, "--workers", str(args.workers)]
+    argv += ["--api-processes", str(args.api_processes)]
     with log.open("ab") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, process, log)
@@ -282,33 +290,47 @@ def listings(target: Target, args: argparse.Namespace) -> dict[str, Any]:
 
 def bench_backend(name: str, db_url: str, args: argparse.Namespace) -> dict[str, Any]:
     """Every measurement on one backend. The listing repeats come first, so that each lists
-    the same runs; the jobs' runs are listed only under the job load."""
+    the same runs (from a server without its answer cache, then from one with it); the
+    jobs' runs are listed only under the job load."""
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="shipyard-bench-cp-") as scratch:
         folder = Path(scratch) / "ws"
         credentials = prepare(folder, db_url, args.runs, args.seed)
-        with running_server(folder, db_url, args.workers, Path(scratch) / "server.log") as url:
+        # What a listing costs when every one is computed (as when runs change between
+        # requests): a server started with SHIPYARD_ANSWER_CACHE=off.
+        uncached = []
+        log = Path(scratch) / "server-uncached.log"
+        with running_server(folder, db_url, args, log, cache=False) as url:
+            target = Target(url, login(url, credentials))
+            list_runs(target, args.clients, 20)  # warm-up
+            for r in range(args.repeat):
+                uncached.append(list_runs(target, args.clients, args.requests))
+                _say(f"uncached listing {r + 1}", uncached[-1])
+        with running_server(folder, db_url, args, Path(scratch) / "server.log") as url:
             target = Target(url, login(url, credentials))
             warm_up(target, args.clients)
             repeats = []
             for r in range(args.repeat):
                 repeats.append(listings(target, args))
-                listing = repeats[-1]["list_runs"]
-                print(
-                    f"  listing {r + 1}: p50 {listing['p50_ms']:.1f} ms, "
-                    f"{listing['requests_per_s']:.0f} req/s",
-                    flush=True,
-                )
+                repeats[-1]["list_runs_uncached"] = uncached[r]
+                _say(f"listing {r + 1}", repeats[-1]["list_runs"])
             for r, repeat in enumerate(repeats):
                 repeat["job_pickup"] = job_pickups(target, args.clients, args.jobs, rng)
                 print(f"  jobs {r + 1}: pickup p50 {repeat['job_pickup']['p50_ms']:.0f} ms")
     return {"backend": name, "runs": args.runs, "repeats": repeats, "medians": medians(repeats)}
 
 
+def _say(what: str, listing: dict[str, Any]) -> None:
+    print(
+        f"  {what}: p50 {listing['p50_ms']:.1f} ms, {listing['requests_per_s']:.0f} req/s",
+        flush=True,
+    )
+
+
 def medians(repeats: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Each figure's median over the repeats."""
     out: dict[str, dict[str, float]] = {}
-    for measurement in ("list_runs_1_client", "list_runs", "job_pickup"):
+    for measurement in ("list_runs_1_client", "list_runs", "job_pickup", "list_runs_uncached"):
         figures = [r[measurement] for r in repeats]
         out[measurement] = {
             key: statistics.median(f[key] for f in figures)
@@ -360,6 +382,7 @@ def print_table(report: dict[str, Any]) -> None:
                 "list_runs_p50_ms",
             ),
             ("listing under jobs", m["listing_under_job_load"], None),
+            ("list 100, no cache", m["list_runs_uncached"], None),
             ("job pickup", m["job_pickup"], "job_pickup_p50_ms"),
         ]
         for label, figures, target in rows:
@@ -389,6 +412,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=100, help="listings per client")
     parser.add_argument("--jobs", type=int, default=10, help="jobs submitted per repeat")
     parser.add_argument("--workers", type=int, default=1, help="the server's job workers")
+    parser.add_argument("--api-processes", type=int, default=2, help="the server's API processes")
     parser.add_argument("--repeat", type=int, default=3, help="repeats of every measurement")
     return parser.parse_args()
 
@@ -399,7 +423,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count()},
         "settings": {
             k: getattr(args, k)
-            for k in ("runs", "clients", "requests", "jobs", "workers", "repeat")
+            for k in ("runs", "clients", "requests", "jobs", "workers", "api_processes", "repeat")
         },
         "backends": [],
     }

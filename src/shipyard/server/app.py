@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from shipyard import __version__
 from shipyard.auth import Role
 from shipyard.server.background import Background
+from shipyard.server.cache import AnswerCache
 from shipyard.server.deps import route_role
 from shipyard.server.docs import install_docs
 from shipyard.server.errors import install_error_handlers
@@ -45,6 +46,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
+    app.state.answers = AnswerCache() if settings.answer_cache else None
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipyard.core.errors import InvalidInputError
@@ -12,6 +12,7 @@ from shipyard.workspace import DB_URL_ENV, LocalWorkspace
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8470
 CONFIG_FILE = "config.json"
+ANSWER_CACHE_ENV = "SHIPYARD_ANSWER_CACHE"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,12 @@ class ServerSettings:
     supervise: bool = True  # run the endpoint supervisor in the server process
     api_processes: int = 1  # processes answering requests on the port (this one included)
     join_port: bool = False  # this process is one more API process of a running server
+    # Repeated listings answered from memory while the data is unchanged; off with
+    # SHIPYARD_ANSWER_CACHE=off (to measure or rule it out).
+    answer_cache: bool = field(
+        default_factory=lambda: os.environ.get(ANSWER_CACHE_ENV, "on").lower()
+        not in ("0", "off", "false", "no")
+    )
 
     def __post_init__(self) -> None:
         if self.workers < 0:

@@ -8,13 +8,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, RowMapping, Select, String, and_, cast, func, insert, select, update
+import orjson
+from sqlalchemy import (
+    Row,
+    RowMapping,
+    Select,
+    String,
+    Text,
+    and_,
+    cast,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shipyard.core.errors import InvalidInputError
 from shipyard.core.schemas import MetricPoint, Run, RunLog, RunStatus
 from shipyard.store.tables import (
+    ChangeCounterRow,
     DatasetVersionRow,
     ExperimentRow,
     LatestMetricRow,
@@ -27,6 +41,7 @@ _RUNS = RunRow.__table__
 _LATEST = LatestMetricRow.__table__
 _EXPERIMENTS = ExperimentRow.__table__
 _VERSIONS = DatasetVersionRow.__table__
+_COUNTERS = ChangeCounterRow.__table__
 _COLUMNS = {"created_at", "started_at", "ended_at", "name", "status", "kind"}
 _OPS = {"=", "!=", ">", ">=", "<", "<="}
 
@@ -99,14 +114,10 @@ def to_runs(session: Session, rows: Sequence[RunRow] | Sequence[Row[Any]]) -> li
     if not rows:
         return []
     records = [_columns(r) for r in rows]
-    ids = [r["id"] for r in records]
-    metrics: dict[str, dict[str, float]] = {i: {} for i in ids}
-    latest = _LATEST.c
-    # `.all()` fetches the rows in one call, not one by one: a sixth of this query's time.
-    for run_id, key, value in session.execute(
-        select(latest.run_id, latest.key, latest.value).where(latest.run_id.in_(ids))
-    ).all():
-        metrics[run_id][key] = value
+    if "metrics" in records[0]:  # a page from `query_runs` carries them
+        metrics = {r["id"]: _decode_metrics(r["metrics"]) for r in records}
+    else:
+        metrics = _latest_metrics(session, [r["id"] for r in records])
     experiments = _experiment_names(session, records)
     datasets = _dataset_refs(session, records)
     return [
@@ -131,6 +142,37 @@ def to_runs(session: Session, rows: Sequence[RunRow] | Sequence[Row[Any]]) -> li
         )
         for r in records
     ]
+
+
+def _latest_metrics(session: Session, ids: list[str]) -> dict[str, dict[str, float]]:
+    metrics: dict[str, dict[str, float]] = {i: {} for i in ids}
+    latest = _LATEST.c
+    # `.all()` fetches the rows in one call, not one by one: a sixth of this query's time.
+    for run_id, key, value in session.execute(
+        select(latest.run_id, latest.key, latest.value).where(latest.run_id.in_(ids))
+    ).all():
+        metrics[run_id][key] = value
+    return metrics
+
+
+def _metrics_column(dialect: str) -> Any:
+    """Each run's latest metrics as one JSON object, computed by the database.
+
+    On SQLite the values go as text printed with 21 significant digits, which read back
+    to the very same doubles: its JSON functions print 15, and `%!.17g` loses the last
+    bit of some (1.7976931348623157e308 among them).
+    """
+    latest = _LATEST.alias("latest")
+    if dialect == "postgresql":
+        combined: Any = cast(func.json_object_agg(latest.c.key, latest.c.value), Text)
+    else:
+        combined = func.json_group_object(latest.c.key, func.printf("%!.20e", latest.c.value))
+    return select(combined).where(latest.c.run_id == _RUNS.c.id).scalar_subquery()
+
+
+def _decode_metrics(encoded: str | None) -> dict[str, float]:
+    """What `_metrics_column` made of a run's metrics (None: the run has none)."""
+    return {k: float(v) for k, v in orjson.loads(encoded).items()} if encoded else {}
 
 
 def _experiment_names(
@@ -177,12 +219,14 @@ def _columns(row: RunRow | Row[Any]) -> RowMapping | dict[str, Any]:
 def query_runs(session: Session, query: RunQuery) -> tuple[list[Row[Any]], int]:
     """One page of runs matching `query`, and how many match in all.
 
-    The page comes as rows of the runs table (with each run's experiment name and
-    dataset), not ORM objects: it is only read, and a Core query skips the ORM's work per
-    row and per statement (a third of a listing).
+    The page comes as rows of the runs table with each run's experiment name, dataset
+    and latest metrics, in one statement (on PostgreSQL each statement is a round trip),
+    not ORM objects: it is only read, and a Core query skips the ORM's work per row and
+    per statement (a third of a listing).
     """
+    counted = _filtered(select(func.count()).select_from(_RUNS), query)
+    total = session.scalar(counted) or 0
     base = _filtered(select(*_RUNS.columns), query)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     ordered = _ordered(base, query).offset(query.offset).limit(query.limit)
     experiment = select(_EXPERIMENTS.c.name).where(_EXPERIMENTS.c.id == _RUNS.c.experiment_id)
     versions = _VERSIONS.c
@@ -192,6 +236,7 @@ def query_runs(session: Session, query: RunQuery) -> tuple[list[Row[Any]], int]:
     named = ordered.add_columns(
         experiment.scalar_subquery().label("experiment"),
         dataset.scalar_subquery().label("dataset"),
+        _metrics_column(session.get_bind().dialect.name).label("metrics"),
     )
     return list(session.execute(named).all()), total
 
@@ -333,13 +378,29 @@ def run_logs(session: Session, run_id: str, tail: int | None) -> list[RunLog]:
     return [RunLog(timestamp=r.timestamp, level=r.level, message=r.message) for r in rows]
 
 
+def change_token(session: Session) -> str:
+    """A token that differs whenever what a run listing shows may have changed since.
+
+    Read it before the listing: an answer read afterwards is at least as new as the token.
+    SQLite: the counter its triggers move on in every writing transaction (migration
+    0005). PostgreSQL: the transaction snapshot (`xmin:xmax:in-progress xids`), which
+    moves on with every transaction that writes anything and every commit; it costs no
+    write of its own, so writers do not queue on a counter row.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return "pg:" + str(session.scalar(select(func.pg_current_snapshot())))
+    counter = select(_COUNTERS.c.value).where(_COUNTERS.c.name == "runs")
+    return f"sqlite:{session.scalar(counter)}"
+
+
 def live_owners(session: Session) -> list[tuple[str | None, datetime | None]]:
     """The distinct (owner, oldest heartbeat) of running runs, for the liveness check."""
+    runs = _RUNS.c  # a Core query: this runs before every read
     rows = session.execute(
-        select(RunRow.owner, func.min(RunRow.heartbeat_at))
-        .where(RunRow.status == RunStatus.RUNNING.value)
-        .group_by(RunRow.owner)
-    )
+        select(runs.owner, func.min(runs.heartbeat_at))
+        .where(runs.status == RunStatus.RUNNING.value)
+        .group_by(runs.owner)
+    ).all()
     return [(owner, beat) for owner, beat in rows]
 
 

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -171,6 +172,16 @@ class LatestMetricRow(Base):
     key: Mapped[str] = mapped_column(NAME, primary_key=True)
     value: Mapped[float] = mapped_column(Float)
     step: Mapped[int]
+
+
+class ChangeCounterRow(Base):
+    """A number that moves on with every change to what a run listing shows (SQLite: kept
+    by triggers, see migration 0005), so a listing can be answered from a cache."""
+
+    __tablename__ = "change_counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
 
 
 class RunLogRow(Base):

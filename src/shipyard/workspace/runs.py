@@ -206,6 +206,13 @@ class RunOperations(WorkspaceBase):
             items = q.to_runs(session, rows)
         return Page[Run](items=items, total=total, next_page_token=next_token(offset, limit, total))
 
+    def runs_change_token(self) -> str:
+        """A token that differs whenever `list_runs` may answer differently than before
+        (after the liveness check, which may fail a dead process's runs): a listing read
+        after it, cached under it, may be served for as long as the token stays the same."""
+        with self._live_read() as session:
+            return q.change_token(session)
+
     def best_child(self, parent_id: str, metric: str, *, higher_is_better: bool = True) -> Run:
         """The completed child of `parent_id` with the best `metric`."""
         page = self.list_runs(

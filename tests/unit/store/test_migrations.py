@@ -11,6 +11,7 @@ from shipyard.store.migrations import current_revision, downgrade_to, head_revis
 from shipyard.store.tables import Base
 
 TABLES = {
+    "change_counters",
     "datasets",
     "dataset_versions",
     "experiments",

@@ -202,3 +202,44 @@ def test_a_listed_run_is_the_run_got_by_id(workspace):
     assert listed[plain.id] == workspace.get_run(plain.id)
     assert listed[plain.id].dataset is None
 
+
+def test_the_change_token_moves_on_with_every_change_a_listing_shows(workspace):
+    tokens = [workspace.runs_change_token()]
+    # PostgreSQL's token is the snapshot of the whole server, which any other writer there
+    # moves on too: only that it changes with each write of ours holds for certain.
+    steady = workspace.store.dialect == "sqlite"
+
+    def changed() -> bool:
+        tokens.append(workspace.runs_change_token())
+        return tokens[-1] != tokens[-2]
+
+    def unchanged() -> bool:
+        return not changed() or not steady
+
+    assert unchanged()  # reading changes nothing
+    run = workspace.create_run("token-exp")
+    assert changed()
+    workspace.log_metrics(run.id, {"loss": 0.5})
+    assert changed()
+    workspace.set_tags(run.id, {"team": "a"})
+    assert changed()
+    workspace.list_runs()
+    assert unchanged()
+    workspace.finish_run(run.id, RunStatus.COMPLETED)
+    assert changed()
+    workspace.create_experiment("token-other")
+    assert changed()
+    assert workspace.list_runs(experiment="token-exp").items[0].metrics == {"loss": 0.5}
+    assert unchanged()
+
+
+def test_a_listing_gives_back_each_metric_to_the_last_bit(workspace):
+    run = workspace.create_run("exact")
+    values = {"third": 1 / 3, "sum": 0.1 + 0.2, "tiny": 5e-324, "huge": 1.7976931348623157e308}
+    workspace.log_metrics(run.id, values)
+    workspace.log_metrics(run.id, {"third": 2 / 3}, step=1)  # the latest step is shown
+    listed = workspace.list_runs(experiment="exact").items[0].metrics
+    assert listed == {**values, "third": 2 / 3}
+    assert workspace.list_runs(experiment="exact", where="metrics.sum > 0.3").total == 1
+    assert workspace.create_run("exact").metrics == {}
+    assert workspace.list_runs(experiment="exact").items[0].metrics == {}  # newest first
