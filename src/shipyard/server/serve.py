@@ -21,7 +21,8 @@ import uvicorn
 
 from shipyard.core.errors import InvalidInputError
 from shipyard.server.app import create_app
-from shipyard.server.settings import DB_URL_ENV, ServerSettings
+from shipyard.server.settings import ServerSettings
+from shipyard.workspace import DB_URL_ENV
 
 BACKLOG = 2048  # uvicorn's default
 

@@ -36,8 +36,9 @@ class ServerSettings:
     # Repeated listings answered from memory while the data is unchanged; off with
     # SHIPYARD_ANSWER_CACHE=off (to measure or rule it out).
     answer_cache: bool = field(
-        default_factory=lambda: os.environ.get(ANSWER_CACHE_ENV, "on").lower()
-        not in ("0", "off", "false", "no")
+        default_factory=lambda: (
+            os.environ.get(ANSWER_CACHE_ENV, "on").lower() not in ("0", "off", "false", "no")
+        )
     )
 
     def __post_init__(self) -> None:
