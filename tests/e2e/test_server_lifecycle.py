@@ -177,3 +177,28 @@ def test_a_run_logged_through_the_sdk_outlives_a_server_restart(tmp_path):
             assert (done.status, done.metrics) == (RunStatus.COMPLETED, {"m": 2.0})
         finally:
             assert second.stop(), second.output()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_the_children_of_a_killed_server_stop_with_it(tmp_path):
+    folder = seed_workspace(tmp_path / "ws")
+    server = Server(folder, tmp_path / "server.log", "--api-processes", "2", "--workers", "1")
+    kids = wait_until(
+        lambda: len(children(server.process.pid)) == 2 and children(server.process.pid),
+        30,
+        "children",
+    )
+    server.process.kill()  # SIGKILL: the server cannot stop them itself
+    server.process.wait(30)
+    server.http.close()
+    for pid in kids:
+        wait_until(lambda pid=pid: _gone(pid), 30, f"child {kids[pid]} to stop")
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{server.url}/api/v1/health", timeout=5)  # nothing holds the port

@@ -23,6 +23,7 @@ from shipyard.core.errors import InvalidInputError
 from shipyard.server.app import create_app
 from shipyard.server.settings import ServerSettings
 from shipyard.workspace import DB_URL_ENV
+from shipyard.workspace.liveness import when_parent_exits
 
 BACKLOG = 2048  # uvicorn's default
 
@@ -58,8 +59,11 @@ def serve(settings: ServerSettings) -> None:
     config = uvicorn.Config(
         create_app(settings), host=settings.host, port=settings.port, log_level="info"
     )
+    server = uvicorn.Server(config)
+    if settings.join_port:  # one more API process: it ends with the server that started it
+        when_parent_exits(lambda: setattr(server, "should_exit", True))
     with sock:
-        uvicorn.Server(config).run(sockets=[sock])
+        server.run(sockets=[sock])
 
 
 def main(argv: list[str] | None = None) -> int:

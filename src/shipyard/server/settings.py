@@ -8,6 +8,7 @@ from pathlib import Path
 
 from shipyard.core.errors import InvalidInputError
 from shipyard.workspace import DB_URL_ENV, LocalWorkspace
+from shipyard.workspace.liveness import PARENT_PID_ENV
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8470
@@ -58,8 +59,10 @@ class ServerSettings:
         return argv + (["--artifacts", str(self.artifacts)] if self.artifacts else [])
 
     def child_env(self) -> dict[str, str]:
-        """A child process's environment: this one's, with the server's database URL (if any)."""
+        """A child process's environment: this one's, with the server's database URL (if
+        any) and pid (the child stops when this process is gone)."""
         env = {k: v for k, v in os.environ.items() if k != DB_URL_ENV}
+        env[PARENT_PID_ENV] = str(os.getpid())
         return env | ({DB_URL_ENV: self.db_url} if self.db_url else {})
 
     @property

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from shipyard.core.heartbeat import HEARTBEAT_INTERVAL_S as HEARTBEAT_INTERVAL_S
 from shipyard.core.heartbeat import Heartbeat as Heartbeat
 
 HEARTBEAT_TIMEOUT_S = 60.0
+PARENT_PID_ENV = "SHIPYARD_PARENT_PID"
 
 
 def process_start(pid: int) -> str:
@@ -73,3 +77,23 @@ def process_alive(pid: int) -> bool:
     # zombie ("Z") or while being torn down ("X"); it will never write again.
     state = _stat(pid)[:1]
     return state not in (["Z"], ["X"])
+
+
+def when_parent_exits(callback: Callable[[], None], interval_s: float = 1.0) -> None:
+    """Call `callback` (once, from a daemon thread) when this process's parent is gone.
+
+    A server's child processes (job workers, further API processes) run this, so that a
+    server killed outright (SIGKILL, no chance to stop them) takes them along instead of
+    leaving them behind, still holding its port and its jobs. The parent is the pid in
+    `$SHIPYARD_PARENT_PID` if the parent set it (a parent killed while the child was
+    still starting is noticed too), else the current parent.
+    """
+    named = os.environ.get(PARENT_PID_ENV, "")
+    parent = int(named) if named.isdigit() else os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        callback()
+
+    threading.Thread(target=watch, name="shipyard-parent-watch", daemon=True).start()

@@ -23,6 +23,7 @@ from shipyard.automl import AutoMLSettings, ProgressCallback, Trial
 from shipyard.core.schemas import Job, JobStatus
 from shipyard.workspace._base import DB_URL_ENV
 from shipyard.workspace.automl import RunCanceled
+from shipyard.workspace.liveness import when_parent_exits
 
 if TYPE_CHECKING:
     from shipyard.workspace.local import LocalWorkspace
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     stop = threading.Event()
     stop_on_signals(stop)
+    when_parent_exits(stop.set)  # a server's worker stops with it, even a killed one
     db_url = os.environ.get(DB_URL_ENV)
     with LocalWorkspace.open(Path(args.workspace), db_url=db_url, artifacts=args.artifacts) as ws:
         log.info("worker %s ready", ws.owner)

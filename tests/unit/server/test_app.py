@@ -16,6 +16,7 @@ from shipyard.core.errors import ConflictError, InvalidInputError
 from shipyard.server import ServerSettings, create_app
 from shipyard.server import background as bg
 from shipyard.workspace import DB_URL_ENV, LocalWorkspace
+from shipyard.workspace.liveness import PARENT_PID_ENV
 from shipyard.workspace.supervisor import try_lock
 from tests.unit.server._support import ApiClient, future_workspace
 
@@ -120,6 +121,7 @@ def test_children_work_on_the_servers_workspace_and_get_the_database_url_by_envi
     assert api[3:7] == ["--host", "127.0.0.1", "--port", "9000"]
     assert not any("pw" in part for part in worker + api)  # a password stays off argv
     assert settings.child_env()[DB_URL_ENV] == url
+    assert settings.child_env()[PARENT_PID_ENV] == str(os.getpid())  # they stop with us
     monkeypatch.setenv(DB_URL_ENV, "sqlite:////elsewhere.db")
     assert DB_URL_ENV not in ServerSettings().child_env()  # not the caller's database
     assert "--artifacts" not in bg.worker_command(ServerSettings())
