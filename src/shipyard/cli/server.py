@@ -23,7 +23,7 @@ from shipyard.cli._workspace import (
 )
 from shipyard.core.schemas import PrincipalCredentials
 from shipyard.server import ServerSettings
-from shipyard.server.serve import serve
+from shipyard.server.serve import listen_socket, serve
 from shipyard.server.settings import DEFAULT_HOST, DEFAULT_PORT
 
 app = typer.Typer(
@@ -77,6 +77,8 @@ def start(
         api_processes=api_processes,
         config_path=config,
     )
+    # The port first: a busy one fails the start before anything is created or said.
+    sock = listen_socket(settings.host, settings.port, reuse_port=settings.shares_port)
     with settings.open_workspace() as ws:
         credentials = ws.ensure_owner()
     console = Console()
@@ -90,7 +92,7 @@ def start(
             "A new one: shipyard sp rotate owner (the old one stops working).",
         )
     render.say(console, f"Shipyard server on {settings.url} (docs: {settings.url}/docs)")
-    serve(settings)
+    serve(settings, sock)
 
 
 def show_owner(console: Console, credentials: PrincipalCredentials, config: Path) -> None:

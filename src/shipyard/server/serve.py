@@ -53,9 +53,11 @@ def listen_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     return sock
 
 
-def serve(settings: ServerSettings) -> None:
-    """Serve the app on the settings' address until SIGINT or SIGTERM."""
-    sock = listen_socket(settings.host, settings.port, reuse_port=settings.shares_port)
+def serve(settings: ServerSettings, sock: socket.socket | None = None) -> None:
+    """Serve the app on `sock` (default: a socket on the settings' address, see
+    `listen_socket`) until SIGINT or SIGTERM."""
+    if sock is None:
+        sock = listen_socket(settings.host, settings.port, reuse_port=settings.shares_port)
     config = uvicorn.Config(
         create_app(settings), host=settings.host, port=settings.port, log_level="info"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import stat
 import subprocess
 import sys
@@ -25,7 +26,8 @@ def _invoke(*args: object) -> Result:
 def served(monkeypatch):
     """The settings `server start` would serve, instead of serving them."""
     calls: list[ServerSettings] = []
-    monkeypatch.setattr(server_cli, "serve", calls.append)
+    monkeypatch.setattr(server_cli, "listen_socket", lambda *_, **__: None)
+    monkeypatch.setattr(server_cli, "serve", lambda settings, _sock: calls.append(settings))
     return calls
 
 
@@ -159,3 +161,15 @@ def test_help_in_a_subprocess(area):
     )
     assert result.returncode == 0, result.stderr
     assert "Usage" in result.stdout
+
+
+def test_a_busy_port_fails_the_start_before_anything_is_created(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _invoke("server", "start", "--workspace", tmp_path / "ws", "--port", port)
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "client secret" not in result.stdout
+    assert not (tmp_path / "ws" / "config.json").exists()
