@@ -2,8 +2,10 @@
 
 A small composition of the steps other commands offer (register a dataset, run AutoML
 recorded in the workspace, register the best model, load it and predict, deploy it as a
-key-auth endpoint, switch logging on, call it, benchmark it, show its telemetry), so each
-new area of the story adds one step here. The endpoint is left running unless `--exit`.
+key-auth endpoint, switch logging on, call it, benchmark it, show its telemetry; then
+serve the workspace over REST and use it as a service principal), so each new area of
+the story adds one step here. The endpoint and the server are left running unless
+`--exit`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from rich.table import Table
 
 from shipyard.automl import AutoMLResult, AutoMLSettings
 from shipyard.cli import render
+from shipyard.cli._demo_server import PRINCIPAL, PRINCIPAL_FILE, team_story
 from shipyard.cli._workspace import (
     DbOption,
     WorkspaceOption,
@@ -71,8 +74,8 @@ def demo(
         typer.Option(
             "--exit/--no-exit",
             envvar="SHIPYARD_DEMO_EXIT",
-            help="Stop the demo's endpoint and return when done (for scripts); by default "
-            "the endpoint is left running.",
+            help="Stop the demo's endpoint and server and return when done (for scripts); "
+            "by default both are left running.",
         ),
     ] = False,
     workspace: WorkspaceOption = None,
@@ -110,19 +113,27 @@ def demo(
         score_held_back(console, err, folder, held_back, result)
         show_recorded(console, recorded, workspace_dir(workspace), flags)
         endpoint = serve_story(ws, console, recorded.model, held_back)
-        if exit_when_done:
+    console.rule("A team: the workspace over REST, used by a service principal")
+    folder = workspace_dir(workspace)
+    server = team_story(console, folder, recorded.dataset.ref, db)
+    if exit_when_done:
+        with open_local_workspace(workspace, db) as ws:
             ws.delete_endpoint(endpoint.name)
-            render.say(console, f"Endpoint {endpoint.name} stopped (--exit).")
+        server.stop()
+        render.say(console, f"Endpoint {endpoint.name} and the server stopped (--exit).")
     console.print(f"Data: {BANK_MARKETING_CITATION}", soft_wrap=True, highlight=False)
     if not exit_when_done:
         render.say(
             console,
-            f"Endpoint {endpoint.name} keeps running at {endpoint.scoring_uri}. Try:",
+            f"Endpoint {endpoint.name} keeps running at {endpoint.scoring_uri}, and the "
+            f"Shipyard server at {server.url} (Swagger UI: {server.url}/docs). Try:",
             f"  shipyard endpoint show {endpoint.name}{flags}      (client code)",
-            f"  shipyard endpoint keys {endpoint.name}{flags}",
             f"  shipyard endpoint bench {endpoint.name} -n 2000 -c 8{flags}",
-            f"  shipyard endpoint telemetry {endpoint.name}{flags}",
+            f"  shipyard run list --config {folder / PRINCIPAL_FILE}   (as {PRINCIPAL})",
             f"  shipyard endpoint delete {endpoint.name}{flags}    (stops it)",
+            f"  kill {server.pid}    (stops the server)"
+            if server.pid
+            else "  (the server was already running)",
         )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -53,9 +56,18 @@ def test_demo_records_the_story_and_scores_held_back_rows(tmp_path):
         "Two records scored over",
         "requests per second",
         "Telemetry of endpoint bankmarketing",
-        "Endpoint bankmarketing stopped (--exit)",
+        "Shipyard server on http://127.0.0.1:",
+        "created service principal demo-automation (contributor)",
+        "GET /api/v1/models -> 200: bankmarketing-model",
+        "completed, done by the server's job worker",
+        "Endpoint bankmarketing and the server stopped (--exit)",
     ):
         assert part in text, part
+    server = json.loads((workspace / "config.json").read_text())["server"]
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{server}/api/v1/health", timeout=5)  # --exit stopped the server too
+    automation = json.loads((workspace / "demo-automation.json").read_text())
+    assert automation["server"] == server
     assert "keeps running" not in text  # SHIPYARD_DEMO_EXIT=1 acts as --exit
 
     with LocalWorkspace.open(workspace) as ws:
@@ -63,6 +75,9 @@ def test_demo_records_the_story_and_scores_held_back_rows(tmp_path):
         runs = ws.list_runs(experiment="bankmarketing-automl", top_level=True).items
         model = ws.get_model("bankmarketing-model")
         assert ws.list_endpoints() == []  # --exit stopped it
+        [job_run] = ws.list_runs(experiment="demo-jobs", top_level=True).items
+        assert job_run.status.value == "completed"
+        assert job_run.has_model
     assert dataset.rows == 32_950 - 6
     assert dataset.profile.target == BANK_MARKETING_TARGET
     assert len(runs) == 1
