@@ -40,6 +40,8 @@ def _supervised(folder: Path) -> bool:
     return False
 
 
+# Eight CLI processes, each importing the whole stack (~5 s apiece on a busy 2-core machine).
+@pytest.mark.timeout(240)
 def test_deploy_show_keys_invoke_delete_from_the_command_line(tmp_path):
     folder = tmp_path / "ws"
     with LocalWorkspace.open(folder) as ws:

@@ -15,7 +15,8 @@ from shipyard.core.schemas import RunStatus
 from shipyard.sdk import Workspace
 from tests.fixtures.servers import Server, credentials, seed_workspace, wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# Each test starts one or two servers and runs AutoML jobs through them: minutes, not seconds.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240)]
 # Many quick trials of a linear model: long enough to stop mid-way, short enough to finish.
 LONG_JOB = {
     "target": "y",
