@@ -3,7 +3,7 @@
 Starts `shipyard server start` over the demo's workspace in the background (or finds the
 one an earlier demo left running), creates a contributor principal as the owner, and as
 that principal lists the registered models over plain HTTP with a bearer token and runs
-a short AutoML job through the SDK, done by the server's job worker.
+a short AutoML job through the SDK, done by the server's job worker and followed live.
 """
 
 from __future__ import annotations
@@ -23,20 +23,18 @@ from rich.console import Console
 from shipyard.automl import AutoMLSettings
 from shipyard.cli import render
 from shipyard.cli._workspace import CONFIG_FILE, write_config
+from shipyard.cli.automl import live_progress
 from shipyard.client import ServicePrincipalAuthentication
 from shipyard.core.errors import ServiceUnavailableError
-from shipyard.core.schemas import Job, JobStatus
 from shipyard.datasets import BANK_MARKETING_TARGET
-from shipyard.sdk import ServerWorkspace, Workspace
+from shipyard.sdk import Workspace
 from shipyard.server.settings import DEFAULT_HOST, DEFAULT_PORT
 
 PRINCIPAL = "demo-automation"
 PRINCIPAL_FILE = "demo-automation.json"
 LOG_FILE = "server.log"
 START_DEADLINE_S = 90.0
-JOB_DEADLINE_S = 240.0
 STOP_TIMEOUT_S = 30.0
-FINISHED = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED)
 # A short job: the point is the path (REST, queue, worker, recorded run), not the score.
 JOB_SETTINGS = AutoMLSettings(
     target=BANK_MARKETING_TARGET, budget_s=15, max_trials=4, allowed_learners=("lightgbm",)
@@ -94,27 +92,16 @@ def team_story(console: Console, folder: Path, dataset: str, db: str | None) -> 
         f"  GET /api/v1/models -> {models.status_code}: {names}",
     )
     with Workspace.from_config(principal_file) as automation:
-        job = automation.submit_automl_job(dataset, JOB_SETTINGS, experiment="demo-jobs")
-        with console.status(f"Job {job.id}: AutoML for {JOB_SETTINGS.budget_s:.0f} s, queued"):
-            done = wait_for_job(automation, job.id)
-        line = f"Job {done.id} {done.status.value}, done by the server's job worker"
-        if done.run_id is not None:
-            run = automation.get_run(done.run_id)
-            auc = run.metrics.get("AUC_weighted")
-            line += f"; run {run.id} {run.status.value}"
-            line += f", AUC_weighted {auc:.4f}" if auc is not None else ""
-    render.say(console, line)
+        render.say(console, f"As {PRINCIPAL}, AutoML as a job of the server's worker:")
+        # The SDK submits the job and follows it, replaying what the worker records.
+        with live_progress(console, JOB_SETTINGS) as progress:
+            job = automation.automl(
+                dataset, JOB_SETTINGS, experiment="demo-jobs", callback=progress
+            )
+    auc = job.run.metrics.get("AUC_weighted")
+    line = f"Run {job.id} {job.run.status.value}, done by the server's job worker"
+    render.say(console, line + (f"; AUC_weighted {auc:.4f}" if auc is not None else ""))
     return server
-
-
-def wait_for_job(ws: ServerWorkspace, job_id: str) -> Job:
-    """The job once it has finished (polled every half second, up to a deadline)."""
-    deadline = time.monotonic() + JOB_DEADLINE_S
-    while True:
-        job = ws.get_job(job_id)
-        if job.status in FINISHED or time.monotonic() > deadline:
-            return job
-        time.sleep(0.5)
 
 
 def find_or_start(console: Console, folder: Path, db: str | None) -> DemoServer:

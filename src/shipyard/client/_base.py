@@ -10,14 +10,13 @@ import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from shipyard.client.http import ServicePrincipalAuthentication, raise_for_error, unreachable
-from shipyard.core.heartbeat import Heartbeat
+from shipyard.core.heartbeat import SESSION_HEADER, Heartbeat
 
 API = "/api/v1"
 # Deploying or updating an endpoint answers once it is healthy, which the server waits up
 # to 90 s for; an AutoML job is only queued, so no call waits for training.
 DEFAULT_TIMEOUT_S = 180.0
 CONNECT_TIMEOUT_S = 10.0
-SESSION_HEADER = "X-Shipyard-Session"
 T = TypeVar("T")
 E = TypeVar("E", bound=BaseModel)
 

@@ -10,6 +10,9 @@ import threading
 from collections.abc import Callable
 
 HEARTBEAT_INTERVAL_S = 5.0
+# The header through which an HTTP client names its session: the server stamps the runs
+# the client starts with it, and the client's heartbeats keep those runs alive.
+SESSION_HEADER = "X-Shipyard-Session"
 
 
 class Heartbeat:

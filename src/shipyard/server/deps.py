@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shipyard.auth import Role, parse_role, require
 from shipyard.core.errors import AuthenticationError, InvalidInputError
+from shipyard.core.heartbeat import SESSION_HEADER
 from shipyard.core.schemas import Caller
 from shipyard.workspace import LocalWorkspace
 
@@ -90,7 +91,6 @@ ReaderDep = Annotated[Caller, Depends(RoleGuard(Role.READER))]
 ContributorDep = Annotated[Caller, Depends(RoleGuard(Role.CONTRIBUTOR))]
 OwnerDep = Annotated[Caller, Depends(RoleGuard(Role.OWNER))]
 
-SESSION_HEADER = "X-Shipyard-Session"
 _SESSION = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 

@@ -148,38 +148,42 @@ class JobOperations(WorkspaceBase):
         """Queue again a job this worker stops before its end (it is shutting down), with a
         fresh run; the stopped attempt is not counted against the job's attempts."""
         ws: LocalWorkspace = self  # type: ignore[assignment]
-        with self.store.read() as session:
-            payload = self._job(session, job_id).payload
-        data = ws.get_dataset(payload["dataset"])
+        data = self._job_dataset(ws, job_id)
         with self.store.write() as session:
             row = self._job(session, job_id)
             if row.status != JobStatus.RUNNING or row.worker != self.owner:
                 raise ConflictError(f"job {job_id} is not running in this worker")
-            row.status, row.worker, row.error = JobStatus.QUEUED.value, None, reason
+            self._requeue(ws, session, row, data, reason)
             row.attempts = max(row.attempts - 1, 0)
-            row.run_id = self._queued_run(ws, session, data, row.payload)
             return row.to_entity()
 
     def _recover(self, ws: LocalWorkspace, job_id: str, reason: str) -> int:
         ws.check_liveness()  # fails the lost attempt's run with its own reason
-        with self.store.read() as session:
-            payload = self._job(session, job_id).payload
-        data = ws.get_dataset(payload["dataset"])
-        # One transaction: a worker never claims the job while it still points at the
-        # lost attempt's run.
+        data = self._job_dataset(ws, job_id)
         with self.store.write() as session:
             row = session.get(JobRow, job_id)
             if row is None or row.status != JobStatus.RUNNING:
                 return 0  # another process recovered it first
-            retry = row.attempts < row.max_attempts and not row.cancel_requested
-            row.error, row.worker = reason, None
-            if not retry:
-                row.status, row.finished_at = JobStatus.FAILED.value, self.now()
-                row.error = f"{reason}; no attempts left ({row.attempts} of {row.max_attempts})"
+            if row.attempts < row.max_attempts and not row.cancel_requested:
+                self._requeue(ws, session, row, data, reason)
                 return 1
-            row.status = JobStatus.QUEUED.value
-            row.run_id = self._queued_run(ws, session, data, row.payload)
+            row.status, row.worker, row.finished_at = JobStatus.FAILED.value, None, self.now()
+            row.error = f"{reason}; no attempts left ({row.attempts} of {row.max_attempts})"
         return 1
+
+    def _job_dataset(self, ws: LocalWorkspace, job_id: str) -> Dataset:
+        """The dataset version the job trains on."""
+        with self.store.read() as session:
+            payload = self._job(session, job_id).payload
+        return ws.get_dataset(payload["dataset"])
+
+    def _requeue(
+        self, ws: LocalWorkspace, session: Session, row: JobRow, data: Dataset, reason: str
+    ) -> None:
+        """Put a running job back in the queue with a fresh queued run, in `session`: one
+        transaction, so no worker claims it while it still points at the stopped run."""
+        row.status, row.worker, row.error = JobStatus.QUEUED.value, None, reason
+        row.run_id = self._queued_run(ws, session, data, row.payload)
 
     @staticmethod
     def _queued_run(
