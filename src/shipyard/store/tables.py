@@ -243,6 +243,20 @@ class ModelVersionRow(Base):
         )
 
 
+class ArtifactFileRow(Base):
+    """A file the workspace stored: its checksum and size, computed as the workspace wrote
+    it (never taken from the uploader), and which path wrote it (engine, log_artifact,
+    registry or upload)."""
+
+    __tablename__ = "artifact_files"
+
+    key: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    written_by: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
 class EndpointRow(Base):
     """A real-time endpoint: what should run (desired) and what the supervisor saw (state)."""
 

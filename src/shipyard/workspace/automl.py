@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from shipyard.auth.manifest import folder_digests
 from shipyard.automl import AutoMLResult, AutoMLSettings, ProgressCallback, Trial, run_automl
 from shipyard.core.schemas import Run, RunStatus
 from shipyard.workspace._base import WorkspaceBase
@@ -94,8 +95,11 @@ class AutoMLOperations(WorkspaceBase):
     def _record_result(
         self, ws: LocalWorkspace, run_id: str, result: AutoMLResult, recorder: RunRecorder
     ) -> Run:
-        with self.artifacts.stage_dir(f"runs/{run_id}/{MODEL_DIR}") as folder:
+        model_key = f"runs/{run_id}/{MODEL_DIR}"
+        with self.artifacts.stage_dir(model_key) as folder:
             result.save(folder)
+            # Hashed before the folder is in place: what the engine wrote, nothing later.
+            model_files = folder_digests(folder)
         ws.log_json(run_id, "report.json", result.report)
         ws.log_json(run_id, "importance.json", result.importance)
         ws.log_artifact(run_id, "leaderboard.csv", result.leaderboard().to_csv(index=False))
@@ -113,9 +117,7 @@ class AutoMLOperations(WorkspaceBase):
             },
         )
         ws.log_params(run_id, {"validation": result.validation})
-        with self.store.write() as session:
-            row = ws._row(session, run_id)
-            row.model_path = f"runs/{run_id}/{MODEL_DIR}"
+        ws.record_engine_model(run_id, model_key, model_files)
         for note in result.notes:
             ws.log_text(run_id, note)
         ws.log_text(run_id, f"best: {result.best.learner}, {result.metric} {result.best_score:.5f}")

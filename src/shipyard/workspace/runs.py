@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,14 +21,22 @@ from shipyard.core.schemas import (
     RunLog,
     RunStatus,
 )
-from shipyard.store import Session
+from shipyard.store import Session, checksums
 from shipyard.store import runs as q
 from shipyard.store.tables import ExperimentRow, RunRow
 from shipyard.workspace._base import WorkspaceBase
+from shipyard.workspace._integrity import LOGGED, MAX_KEY_CHARS
 from shipyard.workspace._pages import next_token, page_bounds
 from shipyard.workspace.liveness import dead_reason
 
 MAX_PARAM_CHARS = 8000
+# Bounds on what a run carries (issue 10: 5 MB tags made a page of runs 52 MB).
+MAX_PARAMS = 200
+MAX_TAGS = 100
+MAX_TAG_CHARS = 5000
+MAX_CONDITIONS = 20
+MAX_WHERE_CHARS = 4000
+MAX_LOG_CHARS = 65_536
 _TRANSITIONS = {
     RunStatus.QUEUED: {RunStatus.RUNNING, RunStatus.CANCELED, RunStatus.FAILED},
     RunStatus.RUNNING: TERMINAL_STATUSES,
@@ -297,6 +306,7 @@ class RunOperations(WorkspaceBase):
         clean = _params(params)
         with self.store.write() as session:
             row = self._writable(session, run_id)
+            _check_count(row.params, clean, MAX_PARAMS, "params")
             for key, value in clean.items():
                 if key in row.params and row.params[key] != value:
                     raise ConflictError(
@@ -309,10 +319,15 @@ class RunOperations(WorkspaceBase):
         clean = _tags(tags)
         with self.store.write() as session:
             row = self._row(session, run_id)
+            _check_count(row.tags, clean, MAX_TAGS, "tags")
             row.tags = {**row.tags, **clean}
 
     def log_text(self, run_id: str, message: str, level: str = "info") -> None:
         """Append a line to the run's log."""
+        if len(message) > MAX_LOG_CHARS:
+            raise InvalidInputError(
+                f"a log line is at most {MAX_LOG_CHARS:,} characters, not {len(message):,}"
+            )
         with self.store.write() as session:
             self._row(session, run_id)
             q.add_log(session, run_id, level, message, self.now())
@@ -330,10 +345,19 @@ class RunOperations(WorkspaceBase):
             return q.run_logs(session, run_id, tail)
 
     def log_artifact(self, run_id: str, path: str, data: bytes | str) -> str:
-        """Store `data` as the run's artifact `path`; returns its key."""
-        self.get_run(run_id)
+        """Store `data` as the run's artifact `path` (a finished run's artifacts are fixed);
+        its checksum is recorded as written here. Returns its key."""
         payload = data.encode() if isinstance(data, str) else data
-        return self.artifacts.write_bytes(f"runs/{run_id}/{path}", payload)
+        key = f"runs/{run_id}/{path}"
+        self.artifacts.path(key)  # a bad path is refused before anything is written
+        if len(key) > MAX_KEY_CHARS:
+            raise InvalidInputError(f"artifact path {path[:40]!r}... is too long")
+        with self.store.write() as session:
+            self._writable(session, run_id)
+            self.artifacts.write_bytes(key, payload)
+            digest = hashlib.sha256(payload).hexdigest()
+            checksums.record(session, key, digest, len(payload), LOGGED, self.now())
+        return key
 
     def log_json(self, run_id: str, path: str, value: Any) -> str:
         """Store `value` as a JSON artifact of the run."""
@@ -430,8 +454,15 @@ def parse_where(where: str | None) -> tuple[q.Condition, ...]:
     """`metrics.auc > 0.9 and status = completed` -> conditions."""
     if not where or not where.strip():
         return ()
+    if len(where) > MAX_WHERE_CHARS:
+        raise InvalidInputError(f"where is longer than {MAX_WHERE_CHARS:,} characters")
+    parts = _split_and(where)
+    if len(parts) > MAX_CONDITIONS:
+        raise InvalidInputError(
+            f"where has {len(parts)} conditions; at most {MAX_CONDITIONS} may be combined"
+        )
     conditions = []
-    for part in _split_and(where):
+    for part in parts:
         tokens = part.split(None, 2)
         if len(tokens) != 3:
             raise InvalidInputError(
@@ -475,6 +506,7 @@ def _order(order_by: str | None) -> tuple[str, bool]:
 
 
 def _params(params: Mapping[str, Any]) -> dict[str, Any]:
+    _check_count(params, {}, MAX_PARAMS, "params")
     clean = {}
     for key, value in params.items():
         check_name(str(key), "param name")
@@ -486,4 +518,19 @@ def _params(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _tags(tags: Mapping[str, str]) -> dict[str, str]:
-    return {check_name(str(k), "tag name"): str(v) for k, v in tags.items()}
+    _check_count(tags, {}, MAX_TAGS, "tags")
+    clean = {check_name(str(k), "tag name"): str(v) for k, v in tags.items()}
+    for key, value in clean.items():
+        if len(value) > MAX_TAG_CHARS:
+            raise InvalidInputError(
+                f"tag {key!r} is {len(value):,} characters long; at most {MAX_TAG_CHARS:,} "
+                "are allowed"
+            )
+    return clean
+
+
+def _check_count(old: Mapping[str, Any], new: Mapping[str, Any], most: int, what: str) -> None:
+    """Refuse more than `most` keys in `old` and `new` together."""
+    count = len(old.keys() | new.keys())
+    if count > most:
+        raise InvalidInputError(f"a run may have at most {most} {what}, not {count}")

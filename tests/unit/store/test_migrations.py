@@ -21,6 +21,7 @@ TABLES = {
     "run_logs",
     "registered_models",
     "model_versions",
+    "artifact_files",
     "endpoints",
     "principals",
     "jobs",

@@ -7,8 +7,8 @@ Create Date: 2026-12-02 15:00:00.000000
 
 from __future__ import annotations
 
-import sqlalchemy as sa  # noqa: F401 - used by the sections below
-from alembic import op  # noqa: F401 - used by the sections below
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0006"
 down_revision = "0005"
@@ -20,11 +20,21 @@ def upgrade() -> None:
     # --- endpoints: ports ------------------------------------------------------------------
     # --- principals: tokens and throttling ---------------------------------------------------
     # --- runs and models: integrity --------------------------------------------------------
+    op.create_table(
+        "artifact_files",
+        sa.Column("key", sa.String(length=1024), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("written_by", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
+    )
     pass
 
 
 def downgrade() -> None:
     # --- runs and models: integrity --------------------------------------------------------
+    op.drop_table("artifact_files")
     # --- principals: tokens and throttling ---------------------------------------------------
     # --- endpoints: ports ------------------------------------------------------------------
     pass
