@@ -37,6 +37,12 @@ def _seeds_from_setting(setting: str) -> tuple[int, ...]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Run as root, the supervisor starts endpoint processes as the unprivileged `shipyard`
+    # user, who cannot reach pytest's temporary folders (0700) nor, on a machine whose
+    # Python lives under /root, the interpreter. Tests keep endpoint processes as this
+    # user unless they say otherwise; tests/e2e/test_trust_processes.py does, to prove
+    # the boundary with real processes.
+    os.environ.setdefault("SHIPYARD_RUN_AS", "root")
     config.stash[_SEEDS_KEY] = _seeds_from_setting(os.environ.get(SEED_ENV, "").strip())
 
 

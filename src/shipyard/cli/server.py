@@ -1,8 +1,9 @@
 """`shipyard server start`: the control-plane server over a workspace (REST API and docs).
 
-The first start creates the workspace's owner principal, shows its secret once and
-writes it with the server's address to `config.json` (mode 600), the file that the CLI
-and SDK read to reach the server.
+The first start creates the workspace's owner principal and writes its client id and
+secret with the server's address to `config.json` (mode 600), the file that the CLI and
+SDK read to reach the server. The secret is never printed: a server's output often ends
+up in a log file or a terminal scrollback that others can read.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def start(
     elif not settings.config_file.exists():
         render.say(
             console,
-            f"No {settings.config_file}: the owner's secret was shown at the first start. "
+            f"No {settings.config_file}: the owner's secret was saved only there. "
             "A new one: shipyard sp rotate owner (the old one stops working).",
         )
     render.say(console, f"Shipyard server on {settings.url} (docs: {settings.url}/docs)")
@@ -96,11 +97,10 @@ def start(
 
 
 def show_owner(console: Console, credentials: PrincipalCredentials, config: Path) -> None:
-    """The owner's credentials, shown this once."""
+    """Where the new owner's credentials went (never the secret itself)."""
     render.say(
         console,
-        "Created the workspace owner (shown once; the secret is stored only as a hash):",
-        f"  client id:     {credentials.client_id}",
-        f"  client secret: {credentials.client_secret}",
-        f"Saved to {config} (mode 600); the CLI and SDK read it to reach this server.",
+        f"Created the workspace owner, client id {credentials.client_id}.",
+        f"Its client secret is in {config} (mode 600; the workspace keeps only a hash);",
+        "the CLI and SDK read that file to reach this server.",
     )

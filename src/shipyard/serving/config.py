@@ -64,9 +64,14 @@ class EndpointConfig:
             raise InvalidInputError(f"the endpoint config does not fit: {exc}") from None
 
     def write(self, path: str | Path) -> None:
-        """Write atomically with mode 600 (a reader never sees half a file)."""
+        """Write atomically with mode 640 (a reader never sees half a file).
+
+        Group-readable because, under a root server, the endpoint's process runs as an
+        unprivileged user whose group the endpoint folder carries (setgid): it must read
+        this file, which holds nothing secret (see the module docstring).
+        """
         target = Path(path)
         tmp = target.with_name(f".{target.name}.tmp")
         tmp.write_text(self.to_json())
-        tmp.chmod(0o600)
+        tmp.chmod(0o640)
         tmp.replace(target)

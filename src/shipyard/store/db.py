@@ -9,6 +9,8 @@ failing with "database is locked" when a read lock cannot be upgraded mid-transa
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -94,6 +96,7 @@ def _connect(url: str) -> Store:
     except ArgumentError as exc:
         raise InvalidInputError(f"not a database URL: {url!r}") from exc
     if parsed.get_backend_name() == "sqlite":
+        _private_sqlite_file(parsed.database)
         return Store(url, _sqlite_engine(url, immediate=False), _sqlite_engine(url, immediate=True))
     try:
         engine = create_engine(
@@ -105,6 +108,25 @@ def _connect(url: str) -> Store:
             f"postgresql+psycopg://USER@HOST/DB ({exc})"
         ) from exc
     return Store(url, engine, engine)
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """Create the SQLite file with mode 0600 before SQLite does (it would use 0644): SQLite
+    gives its `-wal` and `-shm` files the database file's mode, so they are 0600 too. A
+    database made before this rule gets 0600 on its three files here."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError:
+        return  # a missing folder or no access: SQLite itself says so, with the path
+    for path in (database, f"{database}-wal", f"{database}-shm"):
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            continue
+        if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) & 0o077:
+            os.chmod(path, 0o600)
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:

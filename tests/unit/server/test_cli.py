@@ -40,7 +40,9 @@ def test_the_first_start_creates_the_owner_and_writes_config_json(tmp_path, serv
     config = json.loads(config_path.read_text())
     assert set(config) == {"server", "client_id", "client_secret"}
     assert config["server"] == "http://127.0.0.1:9123"
-    assert config["client_secret"] in result.stdout  # shown this once
+    assert config["client_secret"] not in result.stdout  # issue 10: only in config.json
+    assert config["client_id"] in result.stdout
+    assert str(config_path) in " ".join(result.stdout.split())
     (settings,) = served
     assert (settings.host, settings.port, settings.api_processes) == ("127.0.0.1", 9123, 1)
     with LocalWorkspace.open(folder) as ws:
