@@ -1,15 +1,32 @@
-"""AutoML settings: one frozen object instead of dozens of keywords."""
+"""AutoML settings: one frozen object instead of dozens of keywords.
+
+Every value is checked where the settings are built, so a request or a file that names an
+unknown metric or learner, or a number out of range, is refused before any work is queued.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
+from numbers import Integral, Real
 from typing import Any
 
+from shipyard.automl import metrics
+from shipyard.automl.estimators.registry import all_learners, select_learners
 from shipyard.core.errors import InvalidInputError
 
 TASKS = ("classification", "regression")
 CLASS_BALANCING = ("auto", "on", "off")
+# The engine's own ceilings; a server caps budgets and trials lower (its job limits).
+MAX_BUDGET_S = 366 * 86_400.0
+MAX_TRIALS = 1_000_000
+MAX_SEED = 2**32 - 1  # NumPy's and the learners' seeds are unsigned 32-bit integers
+MAX_CORES = 1024
+MAX_ENSEMBLE_SIZE = 100
+MAX_ENSEMBLE_LATENCY_MS = 60_000.0
+_SHOWN_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -58,29 +75,67 @@ class AutoMLSettings:
     max_ensemble_latency_ms: float = 2.0
 
     def __post_init__(self) -> None:
-        try:
-            self._validate()
-        except TypeError as exc:  # a value of the wrong type met a comparison
-            raise InvalidInputError(f"invalid AutoML settings: {exc}") from exc
-
-    def _validate(self) -> None:
         _check(isinstance(self.target, str) and bool(self.target), "target must name a column")
-        _check(self.task is None or self.task in TASKS, f"task must be one of {', '.join(TASKS)}")
-        _check(self.budget_s > 0, "budget_s must be positive")
-        _check(self.max_trials is None or self.max_trials >= 1, "max_trials must be at least 1")
-        _check(2 <= self.n_folds <= 20, "n_folds must be between 2 and 20")
-        _check(
-            self.holdout_fraction is None or 0.05 <= self.holdout_fraction <= 0.5,
-            "holdout_fraction must be between 0.05 and 0.5",
+        _choice("task", self.task, TASKS, optional=True)
+        _number("budget_s", self.budget_s, 0.0, MAX_BUDGET_S, above_low=True)
+        _whole("max_trials", self.max_trials, 1, MAX_TRIALS, optional=True)
+        _number("exit_score", self.exit_score, -math.inf, math.inf, optional=True)
+        _whole("n_folds", self.n_folds, 2, 20)
+        _number("holdout_fraction", self.holdout_fraction, 0.05, 0.5, optional=True)
+        for name in ("enable_voting_ensemble", "enable_stacking_ensemble"):
+            _check(isinstance(getattr(self, name), bool), f"{name} must be true or false")
+        _choice("class_balancing", self.class_balancing, CLASS_BALANCING)
+        _whole("max_concurrent_trials", self.max_concurrent_trials, 1, MAX_CORES)
+        _whole("n_jobs", self.n_jobs, 1, MAX_CORES, optional=True)
+        _whole("seed", self.seed, 0, MAX_SEED)
+        _whole("ensemble_size", self.ensemble_size, 1, MAX_ENSEMBLE_SIZE)
+        _number(
+            "max_ensemble_latency_ms",
+            self.max_ensemble_latency_ms,
+            0.0,
+            MAX_ENSEMBLE_LATENCY_MS,
+            above_low=True,
         )
-        _check(
-            self.class_balancing in CLASS_BALANCING,
-            f"class_balancing must be one of {', '.join(CLASS_BALANCING)}",
+        # JSON gives lists; the frozen settings keep tuples (hashable, compare equal)
+        object.__setattr__(
+            self, "allowed_learners", _names("allowed_learners", self.allowed_learners)
         )
-        _check(self.max_concurrent_trials >= 1, "max_concurrent_trials must be at least 1")
-        _check(self.n_jobs is None or self.n_jobs >= 1, "n_jobs must be at least 1")
-        _check(self.ensemble_size >= 1, "ensemble_size must be at least 1")
-        _check(self.max_ensemble_latency_ms > 0, "max_ensemble_latency_ms must be positive")
+        object.__setattr__(
+            self, "blocked_learners", _names("blocked_learners", self.blocked_learners) or ()
+        )
+        self._check_learners()
+        self._check_metric()
+
+    def _check_learners(self) -> None:
+        """Every name is a learner, and the lists leave one for the task (or for one task)."""
+        problems = []
+        for task in (self.task,) if self.task else TASKS:
+            try:
+                select_learners(task, self.allowed_learners, self.blocked_learners)
+                return
+            except InvalidInputError as exc:
+                problems.append(str(exc))
+        raise InvalidInputError(f"allowed_learners / blocked_learners: {problems[0]}")
+
+    def _check_metric(self) -> None:
+        """The primary metric exists (for the task, when one is named)."""
+        if self.primary_metric is None:
+            return
+        _check(isinstance(self.primary_metric, str), "primary_metric must be a metric name")
+        problems = []
+        for task in (self.task,) if self.task else TASKS:
+            try:
+                metrics.get_metric(self.primary_metric, task)
+                return
+            except InvalidInputError as exc:
+                problems.append(str(exc))
+        if self.task:
+            raise InvalidInputError(f"primary_metric: {problems[0]}")
+        known = [f"{', '.join(metrics.metric_names(task))} ({task})" for task in TASKS]
+        raise InvalidInputError(
+            f"primary_metric {_shown(self.primary_metric)} is not a metric; "
+            f"choose from {'; '.join(known)}"
+        )
 
     @property
     def cores(self) -> int:
@@ -98,20 +153,86 @@ class AutoMLSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AutoMLSettings:
         """Rebuild settings written by `to_dict`; unknown keys are an error."""
+        if not isinstance(data, dict):
+            raise InvalidInputError("AutoML settings must be an object of setting: value")
         names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
+        unknown = sorted(map(str, set(data) - names))
         if unknown:
             raise InvalidInputError(f"unknown AutoML setting(s): {', '.join(unknown)}")
-        values = dict(data)
-        for key in ("allowed_learners", "blocked_learners"):
-            if values.get(key) is not None:
-                values[key] = tuple(values[key])
         try:
-            return cls(**values)
+            return cls(**data)
         except TypeError as exc:  # a missing required setting
             raise InvalidInputError(f"invalid AutoML settings: {exc}") from exc
+
+
+def learner_names() -> list[str]:
+    """Names of every learner the search may use."""
+    return list(all_learners())
 
 
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise InvalidInputError(message)
+
+
+def _shown(value: Any) -> str:
+    """`value` as the message shows it, cut short."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
+
+
+def _whole(name: str, value: Any, low: int, high: int, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    is_int = isinstance(value, Integral) and not isinstance(value, bool)
+    _check(
+        is_int and low <= value <= high,
+        f"{name} must be a whole number between {low} and {high}, got {_shown(value)}",
+    )
+
+
+def _number(
+    name: str,
+    value: Any,
+    low: float,
+    high: float,
+    *,
+    optional: bool = False,
+    above_low: bool = False,
+) -> None:
+    if value is None and optional:
+        return
+    is_real = isinstance(value, Real) and not isinstance(value, bool)
+    ok = is_real and math.isfinite(value) and (low < value if above_low else low <= value)
+    if math.isinf(low) and math.isinf(high):
+        what = "a finite number"
+    elif above_low:
+        what = f"a number above {_plain(low)} and at most {_plain(high)}"
+    else:
+        what = f"a number between {_plain(low)} and {_plain(high)}"
+    _check(ok and value <= high, f"{name} must be {what}, got {_shown(value)}")
+
+
+def _plain(value: float) -> str:
+    return f"{value:.0f}" if value == int(value) else f"{value:g}"
+
+
+def _choice(name: str, value: Any, choices: Iterable[str], *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    options = tuple(choices)
+    _check(
+        isinstance(value, str) and value in options,
+        f"{name} must be one of {', '.join(options)}, got {_shown(value)}",
+    )
+
+
+def _names(name: str, value: Any) -> tuple[str, ...] | None:
+    """A list of learner names as a tuple; a lone string is refused, not split into letters."""
+    if value is None:
+        return None
+    _check(
+        isinstance(value, list | tuple) and all(isinstance(v, str) for v in value),
+        f'{name} must be a list of learner names such as ["lightgbm"], got {_shown(value)}',
+    )
+    return tuple(value)

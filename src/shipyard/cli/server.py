@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from shipyard.automl.settings import MAX_BUDGET_S, MAX_TRIALS
 from shipyard.cli import render
 from shipyard.cli._workspace import (
     ArtifactsOption,
@@ -26,6 +27,7 @@ from shipyard.core.schemas import PrincipalCredentials
 from shipyard.server import ServerSettings
 from shipyard.server.serve import listen_socket, serve
 from shipyard.server.settings import DEFAULT_HOST, DEFAULT_PORT
+from shipyard.workspace.jobs import MAX_BUDGET_ENV, MAX_TRIALS_ENV, JobLimits
 
 app = typer.Typer(
     name="server",
@@ -53,6 +55,27 @@ def start(
             "connections across them). One per core suits many concurrent clients.",
         ),
     ] = 1,
+    max_budget: Annotated[
+        float | None,
+        typer.Option(
+            min=1,
+            max=MAX_BUDGET_S,
+            envvar=MAX_BUDGET_ENV,
+            metavar="SECONDS",
+            help="Longest budget_s an AutoML job may ask for.  [default: 86400 (24 h)]",
+            show_default=False,
+        ),
+    ] = None,
+    max_trials: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=MAX_TRIALS,
+            envvar=MAX_TRIALS_ENV,
+            help="Most max_trials an AutoML job may ask for.  [default: 10000]",
+            show_default=False,
+        ),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -77,6 +100,7 @@ def start(
         workers=workers,
         api_processes=api_processes,
         config_path=config,
+        job_limits=job_limits(max_budget, max_trials),
     )
     # The port first: a busy one fails the start before anything is created or said.
     sock = listen_socket(settings.host, settings.port, reuse_port=settings.shares_port)
@@ -94,6 +118,15 @@ def start(
         )
     render.say(console, f"Shipyard server on {settings.url} (docs: {settings.url}/docs)")
     serve(settings, sock)
+
+
+def job_limits(max_budget_s: float | None, max_trials: int | None) -> JobLimits:
+    """The job limits of `--max-budget` and `--max-trials` (defaults where not given)."""
+    default = JobLimits()
+    return JobLimits(
+        max_budget_s=default.max_budget_s if max_budget_s is None else max_budget_s,
+        max_trials=default.max_trials if max_trials is None else max_trials,
+    )
 
 
 def show_owner(console: Console, credentials: PrincipalCredentials, config: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from shipyard.core.errors import InvalidInputError
 from shipyard.workspace import DB_URL_ENV, LocalWorkspace
+from shipyard.workspace.jobs import JobLimits
 from shipyard.workspace.liveness import PARENT_PID_ENV
 
 DEFAULT_HOST = "127.0.0.1"
@@ -41,6 +42,8 @@ class ServerSettings:
             os.environ.get(ANSWER_CACHE_ENV, "on").lower() not in ("0", "off", "false", "no")
         )
     )
+    # Ceilings on queued AutoML jobs (`--max-budget`, `--max-trials`; issue 10 finding 9).
+    job_limits: JobLimits = field(default_factory=JobLimits.from_env)
 
     def __post_init__(self) -> None:
         if self.workers < 0:
@@ -63,6 +66,7 @@ class ServerSettings:
         any) and pid (the child stops when this process is gone)."""
         env = {k: v for k, v in os.environ.items() if k != DB_URL_ENV}
         env[PARENT_PID_ENV] = str(os.getpid())
+        env.update(self.job_limits.to_env())
         return env | ({DB_URL_ENV: self.db_url} if self.db_url else {})
 
     @property

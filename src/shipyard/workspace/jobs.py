@@ -8,13 +8,18 @@ back in the queue with a fresh run while attempts remain, else failed with the r
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from shipyard.automl import AutoMLSettings
+from shipyard.automl.metrics import get_metric
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.ids import new_id
-from shipyard.core.schemas import Dataset, Job, JobStatus, Page, RunStatus
+from shipyard.core.schemas import Dataset, DatasetProfile, Job, JobStatus, Page, RunStatus
 from shipyard.store import Session
 from shipyard.store import jobs as q
 from shipyard.store.tables import JobRow
@@ -28,6 +33,51 @@ if TYPE_CHECKING:
 AUTOML = "automl"
 MAX_ATTEMPTS = 10
 JOB_TIMEOUT_S = 60.0
+MAX_BUDGET_ENV = "SHIPYARD_MAX_BUDGET_S"
+MAX_TRIALS_ENV = "SHIPYARD_MAX_TRIALS"
+_SHOWN_COLUMNS = 30
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """Ceilings on the AutoML jobs a workspace queues (a server sets them from its options)."""
+
+    max_budget_s: float = 24 * 3600.0
+    max_trials: int = 10_000
+
+    def __post_init__(self) -> None:
+        if not 0 < self.max_budget_s < float("inf"):
+            raise InvalidInputError("the maximum job budget must be a positive number of seconds")
+        if self.max_trials < 1:
+            raise InvalidInputError("the maximum trials of a job must be at least 1")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> JobLimits:
+        """Limits from SHIPYARD_MAX_BUDGET_S and SHIPYARD_MAX_TRIALS (defaults if unset)."""
+        default = cls()
+        try:
+            budget = float(environ.get(MAX_BUDGET_ENV, default.max_budget_s))
+            trials = int(environ.get(MAX_TRIALS_ENV, default.max_trials))
+        except ValueError as exc:
+            raise InvalidInputError(f"{MAX_BUDGET_ENV} / {MAX_TRIALS_ENV}: {exc}") from exc
+        return cls(budget, trials)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that gives a child process these limits."""
+        return {MAX_BUDGET_ENV: repr(self.max_budget_s), MAX_TRIALS_ENV: str(self.max_trials)}
+
+    def check(self, settings: AutoMLSettings) -> None:
+        """Refuse settings over these limits, naming the setting and the limit."""
+        if settings.budget_s > self.max_budget_s:
+            raise InvalidInputError(
+                f"budget_s {settings.budget_s:g} is over this server's maximum of "
+                f"{self.max_budget_s:g} seconds"
+            )
+        if settings.max_trials is not None and settings.max_trials > self.max_trials:
+            raise InvalidInputError(
+                f"max_trials {settings.max_trials} is over this server's maximum of "
+                f"{self.max_trials}"
+            )
 
 
 class JobOperations(WorkspaceBase):
@@ -41,8 +91,13 @@ class JobOperations(WorkspaceBase):
         experiment: str = "automl",
         max_attempts: int = 2,
         created_by: str | None = None,
+        limits: JobLimits | None = None,
     ) -> Job:
-        """Queue an AutoML run of `dataset` for a worker; its parent run is created queued."""
+        """Queue an AutoML run of `dataset` for a worker; its parent run is created queued.
+
+        The settings are checked here, against `limits` and the dataset's columns (from its
+        stored profile, without reading the rows), so a bad job is refused before it waits.
+        """
         ws: LocalWorkspace = self  # type: ignore[assignment]
         if not 1 <= max_attempts <= MAX_ATTEMPTS:
             raise InvalidInputError(f"max_attempts must be between 1 and {MAX_ATTEMPTS}")
@@ -51,7 +106,9 @@ class JobOperations(WorkspaceBase):
             if isinstance(settings, AutoMLSettings)
             else AutoMLSettings.from_dict(dict(settings))
         )
+        (limits or JobLimits()).check(parsed)
         data = ws.get_dataset(dataset)
+        check_target(data.ref, ws.profile_dataset(data.ref), parsed)
         payload = {"dataset": data.ref, "settings": parsed.to_dict(), "experiment": experiment}
         with self.store.write() as session:  # the job and its run land together, or neither
             row = JobRow(
@@ -208,3 +265,41 @@ class JobOperations(WorkspaceBase):
         if row is None:
             raise NotFoundError(f"no job with id {job_id!r}")
         return row
+
+
+def check_target(ref: str, profile: DatasetProfile, settings: AutoMLSettings) -> None:
+    """The target is a column of dataset `ref` (as its stored `profile` says), and a task or
+    metric named in `settings` fits a target of text labels."""
+    columns = {column.name: column for column in profile.columns}
+    column = columns.get(settings.target)
+    if column is None:
+        shown = ", ".join(list(columns)[:_SHOWN_COLUMNS])
+        more = (
+            f" (and {len(columns) - _SHOWN_COLUMNS} more)" if len(columns) > _SHOWN_COLUMNS else ""
+        )
+        raise InvalidInputError(
+            f"target: column {settings.target!r} is not in dataset {ref}; "
+            f"its columns are {shown}{more}"
+        )
+    labels = _holds_labels(column.dtype)
+    task = settings.task or ("classification" if labels else None)
+    if labels and task == "regression":
+        raise InvalidInputError(
+            f"task: the target {settings.target!r} holds labels ({column.dtype}), not numbers; "
+            "use task classification"
+        )
+    if task is not None and settings.primary_metric is not None:
+        try:
+            get_metric(settings.primary_metric, task)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"primary_metric: {exc}") from exc
+
+
+def _holds_labels(dtype: str) -> bool:
+    """Whether a column of `dtype` is always classified (as `automl.prepare.infer_task` does:
+    text and booleans); False when the dtype does not say."""
+    try:
+        found = pd.api.types.pandas_dtype(dtype)
+    except TypeError:
+        return False
+    return pd.api.types.is_bool_dtype(found) or not pd.api.types.is_numeric_dtype(found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import Any
 
 import pytest
@@ -29,18 +30,18 @@ def test_defaults() -> None:
     [
         ({"target": ""}, "target must name a column"),
         ({"task": "ranking"}, "task must be one of classification, regression"),
-        ({"budget_s": 0}, "budget_s must be positive"),
-        ({"budget_s": -5.0}, "budget_s must be positive"),
-        ({"max_trials": 0}, "max_trials must be at least 1"),
-        ({"n_folds": 1}, "n_folds must be between 2 and 20"),
-        ({"n_folds": 21}, "n_folds must be between 2 and 20"),
-        ({"holdout_fraction": 0.01}, "holdout_fraction must be between 0.05 and 0.5"),
-        ({"holdout_fraction": 0.9}, "holdout_fraction must be between 0.05 and 0.5"),
+        ({"budget_s": 0}, "budget_s must be a number above 0"),
+        ({"budget_s": -5.0}, "budget_s must be a number above 0"),
+        ({"max_trials": 0}, "max_trials must be a whole number between 1 and"),
+        ({"n_folds": 1}, "n_folds must be a whole number between 2 and 20"),
+        ({"n_folds": 21}, "n_folds must be a whole number between 2 and 20"),
+        ({"holdout_fraction": 0.01}, "holdout_fraction must be a number between 0.05 and 0.5"),
+        ({"holdout_fraction": 0.9}, "holdout_fraction must be a number between 0.05 and 0.5"),
         ({"class_balancing": "maybe"}, "class_balancing must be one of auto, on, off"),
-        ({"max_concurrent_trials": 0}, "max_concurrent_trials must be at least 1"),
-        ({"n_jobs": 0}, "n_jobs must be at least 1"),
-        ({"ensemble_size": 0}, "ensemble_size must be at least 1"),
-        ({"max_ensemble_latency_ms": 0}, "max_ensemble_latency_ms must be positive"),
+        ({"max_concurrent_trials": 0}, "max_concurrent_trials must be a whole number between 1"),
+        ({"n_jobs": 0}, "n_jobs must be a whole number between 1"),
+        ({"ensemble_size": 0}, "ensemble_size must be a whole number between 1"),
+        ({"max_ensemble_latency_ms": 0}, "max_ensemble_latency_ms must be a number above 0"),
     ],
 )
 def test_bad_values_are_invalid_input(overrides: dict[str, Any], message: str) -> None:
@@ -125,3 +126,48 @@ def test_from_dict_turns_bad_input_into_invalid_input(data: dict[str, Any]) -> N
     # settings read from a file or a request are the caller's input: never a TypeError
     with pytest.raises(InvalidInputError):
         AutoMLSettings.from_dict(data)
+
+
+# issue 10 finding 9: values the worker used to meet first (or never), refused when built
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"allowed_learners": "lightgbm"}, "allowed_learners must be a list of learner names"),
+        ({"blocked_learners": "xgboost"}, "blocked_learners must be a list of learner names"),
+        ({"allowed_learners": ["lightgbm", 3]}, "allowed_learners must be a list"),
+        ({"allowed_learners": ["catboost"]}, "unknown learner 'catboost'"),
+        ({"allowed_learners": []}, "leave nothing to train"),
+        ({"seed": 2**70}, "seed must be a whole number between 0 and 4294967295"),
+        ({"seed": -1}, "seed must be a whole number between 0"),
+        ({"n_jobs": 1e9}, "n_jobs must be a whole number between 1 and 1024, got 1000000000.0"),
+        ({"n_jobs": 10**9}, "n_jobs must be a whole number between 1 and 1024"),
+        ({"max_trials": 2.5}, "max_trials must be a whole number"),
+        ({"max_trials": True}, "max_trials must be a whole number"),
+        ({"budget_s": 1e308}, "budget_s must be a number above 0 and at most 31622400"),
+        ({"budget_s": float("inf")}, "budget_s must be a number above 0"),
+        ({"budget_s": float("nan")}, "budget_s must be a number above 0"),
+        ({"budget_s": "60"}, "budget_s must be a number"),
+        ({"exit_score": float("nan")}, "exit_score must be a finite number"),
+        ({"enable_voting_ensemble": "no"}, "enable_voting_ensemble must be true or false"),
+        ({"primary_metric": "speed"}, "primary_metric 'speed' is not a metric; choose from"),
+        ({"primary_metric": 3}, "primary_metric must be a metric name"),
+        ({"task": "regression", "primary_metric": "accuracy"}, "primary_metric: Metric 'accuracy'"),
+        ({"class_balancing": ["on"]}, "class_balancing must be one of"),
+    ],
+)
+def test_hostile_settings_name_the_field(data: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInputError, match=re.escape(message)):
+        AutoMLSettings.from_dict({"target": "y", **data})
+
+
+def test_lists_become_tuples_and_aliases_pass() -> None:
+    settings = AutoMLSettings.from_dict(
+        {"target": "y", "allowed_learners": ["linear"], "primary_metric": "auc", "seed": 2**32 - 1}
+    )
+    assert settings.allowed_learners == ("linear",)
+    assert hash(settings) == hash(AutoMLSettings.from_dict(settings.to_dict()))
+
+
+def test_settings_must_be_an_object() -> None:
+    with pytest.raises(InvalidInputError, match="must be an object"):
+        AutoMLSettings.from_dict(["target", "y"])  # type: ignore[arg-type]

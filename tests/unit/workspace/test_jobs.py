@@ -7,6 +7,7 @@ import pytest
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.schemas import JobStatus, RunStatus
 from shipyard.store.tables import JobRow, RunRow
+from shipyard.workspace.jobs import JobLimits
 from shipyard.workspace.worker import execute, run_worker
 from tests.fixtures.automl import FAST_SETTINGS, make_frame
 
@@ -63,11 +64,15 @@ def test_a_worker_runs_a_job_to_completion(toy):
 
 @pytest.mark.slow
 def test_a_bad_job_fails_with_the_reason(toy):
-    job = toy.submit_automl_job("toy", {**SETTINGS, "target": "nope"})
+    # what only the rows can tell (here: a target with missing values) fails in the worker
+    frame = make_frame("binary", seed=0)
+    frame.loc[3, "y"] = None
+    toy.register_dataset("toy-holes", frame)
+    job = toy.submit_automl_job("toy-holes", SETTINGS)
     claimed = toy.claim_job()
     finished = execute(toy, claimed)
     assert finished.status is JobStatus.FAILED
-    assert "nope" in finished.error
+    assert "missing value" in finished.error
     assert toy.get_run(job.run_id).status is RunStatus.FAILED
 
 
@@ -141,3 +146,50 @@ def test_bad_submissions_store_nothing(toy):
         toy.get_job("job_nope")
     assert toy.list_jobs().total == 0
     assert toy.list_runs().total == 0
+
+
+# --- issue 10 finding 9: settings are checked when the job is submitted -------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"target": "nope"}, "target: column 'nope' is not in dataset toy:1; its columns are x1"),
+        ({"primary_metric": "speed"}, "primary_metric 'speed' is not a metric"),
+        ({"primary_metric": "r2"}, "primary_metric: Metric 'r2' is a regression metric"),
+        ({"task": "regression"}, "task: the target 'y' holds labels (str), not numbers"),
+        ({"allowed_learners": "lightgbm"}, "allowed_learners must be a list of learner names"),
+        ({"seed": 2**70}, "seed must be a whole number between 0 and 4294967295"),
+        ({"n_jobs": 1e9}, "n_jobs must be a whole number between 1 and 1024"),
+        ({"budget_s": 1e308}, "budget_s must be a number above 0 and at most"),
+        ({"budget_s": 86401}, "budget_s 86401 is over this server's maximum of 86400 seconds"),
+        ({"max_trials": 10_001}, "max_trials 10001 is over this server's maximum of 10000"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_is_queued(toy, overrides, message):
+    with pytest.raises(InvalidInputError) as refused:
+        toy.submit_automl_job("toy", {**SETTINGS, **overrides})
+    assert message in str(refused.value)
+    assert toy.list_jobs().total == 0
+    assert toy.list_runs().total == 0
+
+
+def test_job_limits_come_from_the_caller_or_the_environment(toy):
+    tight = JobLimits(max_budget_s=60, max_trials=2)
+    with pytest.raises(InvalidInputError, match="over this server's maximum of 60 seconds"):
+        toy.submit_automl_job("toy", SETTINGS, limits=tight)
+    job = toy.submit_automl_job("toy", {**SETTINGS, "budget_s": 60}, limits=tight)
+    assert job.payload["settings"]["budget_s"] == 60
+    env = JobLimits(max_budget_s=90.5, max_trials=7).to_env()
+    assert JobLimits.from_env(env) == JobLimits(max_budget_s=90.5, max_trials=7)
+    assert JobLimits.from_env({}) == JobLimits()
+    with pytest.raises(InvalidInputError, match="SHIPYARD_MAX_BUDGET_S"):
+        JobLimits.from_env({"SHIPYARD_MAX_BUDGET_S": "a day"})
+    with pytest.raises(InvalidInputError, match="maximum job budget"):
+        JobLimits(max_budget_s=float("inf"))
+
+
+def test_a_numeric_target_leaves_the_task_to_the_worker(workspace):
+    workspace.register_dataset("toy-reg", make_frame("regression", seed=0))
+    job = workspace.submit_automl_job("toy-reg", {**SETTINGS, "primary_metric": "rmse"})
+    assert job.payload["settings"]["target"] == "y"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from shipyard.core.schemas import Job, Page
 from shipyard.server.deps import ContributorDep, ReaderDep, WorkspaceDep
 from shipyard.server.schemas import AutoMLJobCreate
+from shipyard.server.settings import ServerSettings
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -14,14 +15,22 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 @router.post(
     "/automl", name="submit-automl", response_model=Job, status_code=status.HTTP_201_CREATED
 )
-def submit_automl(ws: WorkspaceDep, caller: ContributorDep, body: AutoMLJobCreate) -> Job:
-    """Queue an AutoML run of a dataset; a worker picks it up (its run is created queued)."""
+def submit_automl(
+    request: Request, ws: WorkspaceDep, caller: ContributorDep, body: AutoMLJobCreate
+) -> Job:
+    """Queue an AutoML run of a dataset; a worker picks it up (its run is created queued).
+
+    The settings are checked first (422 naming the setting): known target column, metric
+    and learners, numbers in range, and budget and trials within the server's limits.
+    """
+    settings: ServerSettings = request.app.state.settings
     return ws.submit_automl_job(
         body.dataset,
         body.settings,
         experiment=body.experiment,
         max_attempts=body.max_attempts,
         created_by=caller.name,
+        limits=settings.job_limits,
     )
 
 
