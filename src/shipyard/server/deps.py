@@ -7,6 +7,9 @@
 `WWW-Authenticate: Bearer` challenge when missing or invalid). `ReaderDep`,
 `ContributorDep` and `OwnerDep` also check its role (403 when too low); each route takes
 exactly one of them, and `route_role` reads it back from the route table.
+`SourceAddressDep` is the peer address of the connection (the server trusts no
+`X-Forwarded-For`: uvicorn runs without proxy headers), which failed client-credential
+attempts are counted against.
 """
 
 from __future__ import annotations
@@ -67,6 +70,14 @@ async def get_caller(
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+async def get_source_address(request: Request) -> str | None:
+    """The address the request's connection comes from (None when the server cannot tell)."""
+    return request.client.host if request.client is not None else None
+
+
+SourceAddressDep = Annotated[str | None, Depends(get_source_address)]
 
 
 class RoleGuard:

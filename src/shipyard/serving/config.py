@@ -3,6 +3,8 @@
 The service re-reads the file whenever it changes, so logging can be switched, keys
 rotated and the model replaced without a restart. The file holds key hashes and the
 token-verification public key only: nothing in it can be used to call the endpoint.
+`token_audiences` names this endpoint alone; `revoked` maps a principal id to the epoch
+before which its tokens are refused (secret rotated, or principal deleted).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class EndpointConfig:
     key_hashes: tuple[str, ...] = ()
     token_public_key: str | None = None
     token_audiences: tuple[str, ...] = ()
+    revoked: dict[str, float] = field(default_factory=dict)  # principal id -> not before
     logging: bool = False
     log_dir: str | None = None
     sample_rate: float = 0.0  # share of logged requests whose payload and output are kept
@@ -39,6 +42,10 @@ class EndpointConfig:
             raise InvalidInputError(f"auth mode must be one of {', '.join(AUTH_MODES)}")
         if not 0.0 <= self.sample_rate <= 1.0:
             raise InvalidInputError("sample_rate must be between 0 and 1")
+        if not isinstance(self.revoked, dict) or not all(
+            isinstance(k, str) and isinstance(v, int | float) for k, v in self.revoked.items()
+        ):
+            raise InvalidInputError("revoked must map principal ids to epoch seconds")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

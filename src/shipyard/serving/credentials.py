@@ -2,10 +2,12 @@
 
 `key`: the secret must match one of the config's key hashes, listed [primary, secondary];
 the caller is named after the slot. `token`: an EdDSA token verified with the workspace's
-public key for one of the endpoint's audiences; the caller is its subject. Verified tokens
-are cached until they expire, so the signature is checked once per token rather than once
-per request. `none`: everyone may call. Nothing here logs or keeps a presented secret
-except the token cache, which holds tokens that are valid anyway.
+public key for the endpoint's own audience (`endpoint:<id>`; a control-plane token, or one
+for another endpoint, is refused), not issued before its principal's entry in `revoked`;
+the caller is its subject. Verified tokens are cached until they expire (a new config means
+a new cache), so the signature is checked once per token rather than once per request.
+`none`: everyone may call. Nothing here logs or keeps a presented secret except the token
+cache, which holds tokens that are valid anyway.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import time
 
 from shipyard.auth import verify_secret, verify_token
+from shipyard.auth.tokens import ENDPOINT_AUDIENCE_PREFIX
 from shipyard.core.errors import AuthenticationError
 from shipyard.serving.config import EndpointConfig
 
@@ -30,7 +33,11 @@ class Authenticator:
         self.mode = config.auth_mode
         self.key_hashes = config.key_hashes
         self.public_key = config.token_public_key
-        self.audiences = list(config.token_audiences)
+        # Only endpoint audiences, whatever an older config lists: server tokens never score.
+        self.audiences = [
+            a for a in config.token_audiences if a.startswith(ENDPOINT_AUDIENCE_PREFIX)
+        ]
+        self.revoked = dict(config.revoked)
         self._tokens: dict[str, tuple[str, int]] = {}
 
     @property
@@ -65,8 +72,10 @@ class Authenticator:
                 return subject
             del self._tokens[token]
             raise AuthenticationError("the token has expired")
-        if not self.public_key:
-            raise AuthenticationError("this endpoint cannot verify tokens: it has no public key")
+        if not self.public_key or not self.audiences:
+            raise AuthenticationError(
+                "this endpoint cannot verify tokens: it has no public key or audience"
+            )
         try:
             claims = verify_token(self.public_key, token, audiences=self.audiences)
         except AuthenticationError:
@@ -74,6 +83,11 @@ class Authenticator:
         except Exception as exc:  # a public key the crypto library cannot use
             logger.error("token verification failed: %s: %s", type(exc).__name__, exc)
             raise AuthenticationError("this endpoint cannot verify tokens") from None
+        not_before = self.revoked.get(claims.subject)
+        if not_before is not None and claims.issued_at < not_before:
+            raise AuthenticationError(
+                "the token was revoked: its principal was deleted or its secret rotated"
+            )
         if len(self._tokens) >= TOKEN_CACHE_SIZE:
             self._tokens.clear()
         self._tokens[token] = (claims.subject, claims.expires_at)

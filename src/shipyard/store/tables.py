@@ -293,10 +293,32 @@ class PrincipalRow(Base):
     name: Mapped[str] = mapped_column(NAME, unique=True)
     role: Mapped[str] = mapped_column(String(16))
     secret_hash: Mapped[str] = mapped_column(String(128))
-    failed_attempts: Mapped[int]
-    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
-    rotated_at: Mapped[datetime | None]
+    rotated_at: Mapped[datetime | None]  # tokens issued before it are revoked
+
+
+class TokenRevocationRow(Base):
+    """Tokens of a principal issued before `not_before` are refused (secret rotated or
+    principal deleted); kept while such tokens could still be unexpired."""
+
+    __tablename__ = "token_revocations"
+
+    principal_id: Mapped[str] = mapped_column(ID, primary_key=True)  # no FK: may be deleted
+    not_before: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(16))  # rotated | deleted
+
+
+class AuthThrottleRow(Base):
+    """Failed client-credential attempts from one source address, for one client id or
+    (client id `*`) for any: a stranger locks out only their own address."""
+
+    __tablename__ = "auth_throttles"
+
+    client_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int]
+    window_start: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
 
 
 class JobRow(Base):

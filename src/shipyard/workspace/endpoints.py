@@ -10,6 +10,7 @@ the endpoint answers its health check, `update_endpoint` when it serves the new 
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 import urllib.error
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.auth import hash_secret, issue_token
+from shipyard.auth.tokens import MAX_TOKEN_TTL_S, endpoint_audience
 from shipyard.core.errors import (
     AuthenticationError,
     ConflictError,
@@ -27,6 +29,7 @@ from shipyard.core.errors import (
     ModelError,
     NotFoundError,
     PermissionDeniedError,
+    ShipyardError,
 )
 from shipyard.core.ids import new_id
 from shipyard.core.interface import WorkspaceAPI
@@ -46,11 +49,14 @@ DEFAULT_WAIT_S = 90.0
 MAX_WORKERS = 16
 _SETTLED = {EndpointState.HEALTHY, EndpointState.FAILED}
 
+log = logging.getLogger("shipyard.endpoints")
+
 
 class EndpointOperations(WorkspaceBase):
     """Deploy, list, show, update, delete endpoints; their keys, tokens, logs and telemetry."""
 
     ensure_supervisor: Callable[[], None]
+    token_revocations: Callable[[], dict[str, float]]  # principals.py
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -180,17 +186,17 @@ class EndpointOperations(WorkspaceBase):
         return self.endpoint_keys(name)
 
     def endpoint_token(self, name: str, *, ttl_s: int = 3600, subject: str = "owner") -> str:
-        """A signed token for a token-auth endpoint, valid for `ttl_s` seconds."""
+        """A signed token for token-auth endpoint `name` only, valid for `ttl_s` seconds."""
         endpoint = self.get_endpoint(name)
         if endpoint.auth_mode != "token":
             raise ConflictError(f"endpoint {name!r} uses {endpoint.auth_mode} auth, not tokens")
-        if not 1 <= ttl_s <= 86_400:
+        if not 1 <= ttl_s <= MAX_TOKEN_TTL_S:
             raise InvalidInputError("a token lives between 1 second and 24 hours")
         return issue_token(
             self.secrets.token_private_key,
             subject,
             role="scorer",
-            audience=f"endpoint:{endpoint.name}",
+            audience=endpoint_audience(endpoint.id),
             ttl_s=ttl_s,
         )
 
@@ -298,6 +304,20 @@ class EndpointOperations(WorkspaceBase):
             for slot in SLOTS
         }
 
+    def rewrite_endpoint_configs(self) -> int:
+        """Write every live endpoint's config again (it carries the token revocations); how
+        many were written. One that cannot be written is logged and skipped."""
+        written = 0
+        for row in self.endpoint_rows():
+            if row.state == EndpointState.DELETED or row.desired == "deleted":
+                continue
+            try:
+                self._write_config(row)
+                written += 1
+            except (ShipyardError, OSError) as exc:
+                log.warning("endpoint %s: config not rewritten: %s", row.name, exc)
+        return written
+
     def _write_config(self, row: EndpointRow) -> None:
         model_path = self.model_folder(row.model_name, row.model_version)  # type: ignore[attr-defined]
         folder = self.endpoint_dir(row.name)
@@ -309,7 +329,8 @@ class EndpointOperations(WorkspaceBase):
             auth_mode=row.auth_mode,
             key_hashes=tuple(row.key_hashes[s] for s in SLOTS) if row.auth_mode == "key" else (),
             token_public_key=self.secrets.token_public_key if row.auth_mode == "token" else None,
-            token_audiences=(f"endpoint:{row.name}", "shipyard"),
+            token_audiences=(endpoint_audience(row.id),),
+            revoked=self.token_revocations() if row.auth_mode == "token" else {},
             logging=row.logging,
             log_dir=str((folder / "requests").resolve()),
             sample_rate=row.sample_rate,

@@ -2,8 +2,15 @@
 
 A principal's secret is shown once and stored as a hash. `issue_access_token` is the
 OAuth2 client-credentials grant: a right id and secret give a short-lived signed token
-naming the principal and its role. Repeated bad secrets for one client lock it for a
-while (`TooManyRequestsError`), so secrets cannot be guessed at speed.
+naming the principal and its role. Repeated bad secrets lock out the (client id, source
+address) they came from, and an address failing for many client ids, for a while
+(`TooManyRequestsError`, see `_throttle`): secrets cannot be guessed at speed, and a
+stranger cannot lock a principal out.
+
+Rotating a secret revokes every token issued before it, deleting a principal all of its
+tokens: here at once (`authenticate` compares the token's `iat` with `rotated_at`), at the
+endpoints as soon as they re-read their config, which carries the recent revocations and
+is rewritten for every endpoint on each rotation or deletion.
 
 A token verified once is trusted for `TOKEN_CACHE_S` seconds by the workspace object that
 verified it (never past its expiry): a server verifies the same token on every request,
@@ -14,27 +21,26 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from shipyard.auth import Role, hash_secret, issue_token, new_secret, parse_role, verify_secret
-from shipyard.auth.tokens import verify_token
-from shipyard.core.errors import (
-    AuthenticationError,
-    ConflictError,
-    NotFoundError,
-    TooManyRequestsError,
-)
+from shipyard.auth.tokens import MAX_TOKEN_TTL_S, SERVER_AUDIENCE, verify_token
+from shipyard.core.errors import AuthenticationError, ConflictError, NotFoundError
 from shipyard.core.ids import new_id
 from shipyard.core.names import check_name
 from shipyard.core.schemas import AccessToken, Caller, Principal, PrincipalCredentials
 from shipyard.store import principals as q
 from shipyard.store.tables import PrincipalRow
+from shipyard.workspace import _throttle as throttle
 from shipyard.workspace._base import WorkspaceBase
+from shipyard.workspace._throttle import LOCKOUT_S, MAX_FAILED_ATTEMPTS
+
+__all__ = ["LOCKOUT_S", "MAX_FAILED_ATTEMPTS", "PrincipalOperations", "TokenCache"]
 
 ACCESS_TOKEN_TTL_S = 3600
-AUDIENCE = "shipyard"
-MAX_FAILED_ATTEMPTS = 5
-LOCKOUT_S = 30
+AUDIENCE = SERVER_AUDIENCE
 OWNER_NAME = "owner"
 TOKEN_CACHE_S = 5.0  # a deleted principal's tokens work this long in other processes
 TOKEN_CACHE_SIZE = 1024
@@ -77,6 +83,7 @@ class PrincipalOperations(WorkspaceBase):
     """Identities for automation and the tokens they use."""
 
     _token_cache: TokenCache | None = None
+    rewrite_endpoint_configs: Callable[[], int]  # endpoints.py: they learn of revocations
 
     @property
     def token_cache(self) -> TokenCache:
@@ -99,7 +106,6 @@ class PrincipalOperations(WorkspaceBase):
                 name=name,
                 role=parsed.value,
                 secret_hash=hash_secret(secret),
-                failed_attempts=0,
                 created_at=now,
             )
             session.add(row)
@@ -123,56 +129,57 @@ class PrincipalOperations(WorkspaceBase):
             return _entity(self._principal(session, name))
 
     def rotate_principal(self, name: str) -> PrincipalCredentials:
-        """A new secret for `name`; the old one stops working at once."""
+        """A new secret for `name`; the old one and every token issued before stop working."""
         secret = new_secret("sps_")
         with self.store.write() as session:
-            row = self._principal(session, name)
+            row = self._principal(session, name, lock=True)
+            now = self.now()  # after the lock: a grant that read the old secret is older
             row.secret_hash = hash_secret(secret)
-            row.rotated_at = self.now()
-            row.failed_attempts, row.locked_until = 0, None
-            return _credentials(row, secret)
+            row.rotated_at = now
+            _revoke(session, row.id, now, "rotated")
+            credentials = _credentials(row, secret)
+        self._revoked(credentials.client_id)
+        return credentials
 
     def delete_principal(self, name: str) -> None:
-        """Remove a principal; its tokens stop working at once here, within
-        `TOKEN_CACHE_S` in other processes (when they are next verified)."""
+        """Remove a principal; its tokens stop working at once here and at the endpoints,
+        within `TOKEN_CACHE_S` in other API processes (when they are next verified)."""
         with self.store.write() as session:
-            row = self._principal(session, name)
+            row = self._principal(session, name, lock=True)
             if row.role == Role.OWNER.value and q.count_role(session, Role.OWNER.value) == 1:
                 raise ConflictError("this is the last owner; create another owner first")
             principal_id = row.id
+            _revoke(session, principal_id, self.now(), "deleted")
             session.delete(row)
-        self.token_cache.forget(principal_id)
+        self._revoked(principal_id)
 
-    def issue_access_token(self, client_id: str, client_secret: str) -> AccessToken:
-        """The client-credentials grant: a signed bearer token for a valid id and secret."""
-        now = self.now()
-        with self.store.write() as session:
-            row = q.find_by_id(session, client_id)
-            if row is None:
-                raise AuthenticationError("unknown client id or wrong secret")
-            if row.locked_until is not None and row.locked_until > now:
-                wait = int((row.locked_until - now).total_seconds()) + 1
-                raise TooManyRequestsError(
-                    f"too many failed attempts for this client; retry in {wait} s", wait
-                )
-            if not verify_secret(client_secret, [row.secret_hash]):
-                row.failed_attempts += 1
-                if row.failed_attempts >= MAX_FAILED_ATTEMPTS:
-                    row.locked_until = now + timedelta(seconds=LOCKOUT_S)
-                    row.failed_attempts = 0
-                failed = True
-            else:
-                row.failed_attempts, row.locked_until = 0, None
-                failed = False
-                role, principal_id = row.role, row.id
-        if failed:  # committed the count first, then refuse
+    def token_revocations(self) -> dict[str, float]:
+        """Principal id -> epoch before which its tokens are refused, for revocations
+        recent enough that a token they refuse may still be unexpired."""
+        since = self.now() - timedelta(seconds=MAX_TOKEN_TTL_S)
+        with self.store.read() as session:
+            return {p: t.timestamp() for p, t in q.revocations(session, since).items()}
+
+    def issue_access_token(
+        self, client_id: str, client_secret: str, *, address: str | None = None
+    ) -> AccessToken:
+        """The client-credentials grant: a signed bearer token for a valid id and secret.
+
+        Args:
+            address: the caller's source address, which bad secrets are counted against.
+        """
+        source = throttle.source_key(address)
+        granted = self.retrying(lambda: self._grant(client_id, client_secret, source))
+        if granted is None:  # the failure was committed first, then refused
             raise AuthenticationError("unknown client id or wrong secret")
+        principal_id, role, issued_at = granted
         token = issue_token(
             self.secrets.token_private_key,
             principal_id,
             role=role,
             audience=AUDIENCE,
             ttl_s=ACCESS_TOKEN_TTL_S,
+            issued_at=issued_at,
         )
         return AccessToken(access_token=token, expires_in=ACCESS_TOKEN_TTL_S)
 
@@ -191,16 +198,42 @@ class PrincipalOperations(WorkspaceBase):
         with self.store.read() as session:
             row = q.find_by_id(session, claims.subject)
             if row is None:
-                raise AuthenticationError("the token's principal no longer exists")
+                raise AuthenticationError("the token was revoked: its principal no longer exists")
+            if row.rotated_at is not None and claims.issued_at < row.rotated_at.timestamp():
+                raise AuthenticationError(
+                    "the token was revoked: its principal's secret was rotated after it was issued"
+                )
             caller = Caller(principal_id=row.id, name=row.name, role=row.role)
         self.token_cache.put(token, caller, claims.expires_at, now_s)
         return caller
 
-    def _principal(self, session: object, name: str) -> PrincipalRow:
-        row = q.find_by_name(session, name)  # type: ignore[arg-type]
+    def _grant(self, client_id: str, secret: str, source: str) -> tuple[str, str, float] | None:
+        """(principal id, role, issued at) for a right secret; None (counted) for a wrong one."""
+        with self.store.write() as session:
+            row = q.find_by_id(session, client_id, lock=True)
+            now = self.now()  # after the lock, as in `rotate_principal`
+            throttle.check(session, client_id, source, now)
+            if row is None or not verify_secret(secret, [row.secret_hash]):
+                throttle.record_failure(session, row.id if row else None, source, now)
+                return None
+            throttle.record_success(session, row.id, source)
+            return row.id, row.role, now.timestamp()
+
+    def _revoked(self, principal_id: str) -> None:
+        """After a revocation is committed: forget cached tokens, tell the endpoints."""
+        self.token_cache.forget(principal_id)
+        self.rewrite_endpoint_configs()
+
+    def _principal(self, session: Any, name: str, *, lock: bool = False) -> PrincipalRow:
+        row = q.find_by_name(session, name, lock=lock)
         if row is None:
             raise NotFoundError(f"no principal named {name!r}")
         return row
+
+
+def _revoke(session: Any, principal_id: str, now: datetime, reason: str) -> None:
+    q.revoke(session, principal_id, now, reason)
+    q.forget_revocations(session, now - timedelta(seconds=MAX_TOKEN_TTL_S))
 
 
 def _entity(row: PrincipalRow) -> Principal:

@@ -99,7 +99,7 @@ async def test_open_endpoints_need_no_credentials(endpoint: Endpoint, rows):
 
 def test_verified_tokens_are_cached_until_they_expire(endpoint: Endpoint, signing_keys):
     auth = Authenticator(endpoint.write(auth_mode="token"))
-    token = issue_token(signing_keys.private_pem, "sp_1", role="reader", audience="shipyard")
+    token = issue_token(signing_keys.private_pem, "sp_1", role="reader", audience="endpoint:bank")
     header = f"Bearer {token}".encode()
     assert auth.caller(header) == "sp_1"
     auth.public_key = new_signing_keys().public_pem  # a cached token is not verified again
@@ -120,6 +120,6 @@ def test_key_callers_are_named_after_their_slot(endpoint: Endpoint):
 
 def test_an_unusable_public_key_refuses_tokens_instead_of_failing(endpoint: Endpoint, signing_keys):
     auth = Authenticator(endpoint.write(auth_mode="token", token_public_key="not a key"))
-    token = issue_token(signing_keys.private_pem, "sp_1", role="reader", audience="shipyard")
+    token = issue_token(signing_keys.private_pem, "sp_1", role="reader", audience="endpoint:bank")
     with pytest.raises(AuthenticationError, match="cannot verify tokens"):
         auth.caller(f"Bearer {token}".encode())

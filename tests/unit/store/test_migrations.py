@@ -24,6 +24,8 @@ TABLES = {
     "artifact_files",
     "endpoints",
     "principals",
+    "token_revocations",
+    "auth_throttles",
     "jobs",
 }
 

@@ -135,3 +135,95 @@ def test_the_token_cache_forgets_a_principal_and_stays_bounded():
     assert [cache.get(t, 11.0) is not None for t in "bcde"] == [False, True, True, True]
     cache.put("f", _caller("sp_6"), expires_at_s=1000.0, now_s=11.0)  # full of live ones
     assert [cache.get(t, 11.0) is not None for t in "cdef"] == [False, False, False, True]
+
+
+# --- issue 10, findings 4 and 6: revocation and throttling (the attack, then the refusal) ---
+
+
+def test_a_rotated_secret_revokes_the_tokens_issued_before_it_here_at_once(workspace):
+    created = workspace.create_principal("ci-bot", "contributor")
+    old = workspace.issue_access_token(created.client_id, created.client_secret).access_token
+    assert workspace.authenticate(old).principal_id == created.client_id  # now cached
+    rotated = workspace.rotate_principal("ci-bot")
+    assert workspace.find_recent_caller(old) is None  # the cache did not outlive it
+    with pytest.raises(AuthenticationError, match="revoked: its principal's secret was rotated"):
+        workspace.authenticate(old)
+    new = workspace.issue_access_token(rotated.client_id, rotated.client_secret).access_token
+    assert workspace.authenticate(new).principal_id == created.client_id  # issued right after
+    assert set(workspace.token_revocations()) == {created.client_id}
+
+
+def test_a_deleted_principal_is_listed_for_the_endpoints_until_its_tokens_expire(workspace):
+    from datetime import timedelta
+
+    from shipyard.auth.tokens import MAX_TOKEN_TTL_S
+    from shipyard.store import principals as q
+
+    gone = workspace.create_principal("gone", "reader")
+    with workspace.store.write() as session:  # a revocation older than any live token
+        long_ago = workspace.now() - timedelta(seconds=MAX_TOKEN_TTL_S + 60)
+        q.revoke(session, "sp_long_ago", long_ago, "deleted")
+    assert "sp_long_ago" not in workspace.token_revocations()
+    before = workspace.now().timestamp()
+    workspace.delete_principal("gone")
+    revoked = workspace.token_revocations()
+    assert set(revoked) == {gone.client_id}
+    assert revoked[gone.client_id] >= before
+    with workspace.store.read() as session:  # pruned when the new one was written
+        everything = q.revocations(session, long_ago - timedelta(days=1))
+    assert set(everything) == {gone.client_id}
+
+
+def test_bad_secrets_from_one_address_do_not_lock_out_another(workspace):
+    created = workspace.create_principal("ci-bot", "reader")
+    for _ in range(MAX_FAILED_ATTEMPTS):
+        with pytest.raises(AuthenticationError):
+            workspace.issue_access_token(created.client_id, "wrong", address="127.0.0.2")
+    with pytest.raises(TooManyRequestsError, match="this client from this address"):
+        workspace.issue_access_token(created.client_id, created.client_secret, address="127.0.0.2")
+    owner = workspace.issue_access_token(
+        created.client_id, created.client_secret, address="127.0.0.1"
+    )
+    assert workspace.authenticate(owner.access_token).name == "ci-bot"
+    local = workspace.issue_access_token(created.client_id, created.client_secret)
+    assert local.access_token
+
+
+def test_one_address_cannot_walk_many_client_ids(workspace):
+    from shipyard.workspace._throttle import MAX_ADDRESS_FAILURES
+
+    victims = [workspace.create_principal(f"bot-{i}", "reader") for i in range(4)]
+    ids = [v.client_id for v in victims] + [f"sp_guess{i}" for i in range(4)]
+    for attempt in range(MAX_ADDRESS_FAILURES):  # fewer than 5 per client id: under that limit
+        with pytest.raises(AuthenticationError):
+            workspace.issue_access_token(ids[attempt % len(ids)], "wrong", address="10.0.0.9")
+    victim = victims[0]
+    with pytest.raises(TooManyRequestsError, match="this address; retry in") as refused:
+        workspace.issue_access_token(victim.client_id, victim.client_secret, address="10.0.0.9")
+    assert refused.value.retry_after_s >= 1
+    assert workspace.issue_access_token(victim.client_id, victim.client_secret, address="10.0.0.8")
+
+
+def test_a_success_clears_its_own_count_and_a_lock_ends(workspace):
+    from datetime import timedelta
+
+    from shipyard.store.tables import AuthThrottleRow
+
+    created = workspace.create_principal("ci-bot", "reader")
+    for _ in range(MAX_FAILED_ATTEMPTS - 1):
+        with pytest.raises(AuthenticationError):
+            workspace.issue_access_token(created.client_id, "wrong", address="127.0.0.3")
+    workspace.issue_access_token(created.client_id, created.client_secret, address="127.0.0.3")
+    with pytest.raises(AuthenticationError):  # counting starts again: one is not a lockout
+        workspace.issue_access_token(created.client_id, "wrong", address="127.0.0.3")
+    for _ in range(MAX_FAILED_ATTEMPTS - 1):
+        with pytest.raises(AuthenticationError):
+            workspace.issue_access_token(created.client_id, "wrong", address="127.0.0.3")
+    with pytest.raises(TooManyRequestsError):
+        workspace.issue_access_token(created.client_id, created.client_secret, address="127.0.0.3")
+    with workspace.store.write() as session:  # the lockout's time has passed
+        row = session.get(AuthThrottleRow, (created.client_id, "127.0.0.3"))
+        row.locked_until = workspace.now() - timedelta(seconds=1)
+    assert workspace.issue_access_token(
+        created.client_id, created.client_secret, address="127.0.0.3"
+    )

@@ -1,7 +1,8 @@
 """`POST /auth/token`: the OAuth2 client-credentials grant (RFC 6749 section 4.4).
 
 The client authenticates with form fields `client_id` and `client_secret` or with HTTP
-Basic (section 2.3.1), never both, and gets a short-lived bearer token.
+Basic (section 2.3.1), never both, and gets a short-lived bearer token. Bad secrets are
+counted per client id and source address (429 with Retry-After once locked).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Form, Header, Response
 
 from shipyard.core.errors import AuthenticationError, TooManyRequestsError
 from shipyard.core.schemas import AccessToken
-from shipyard.server.deps import WorkspaceDep
+from shipyard.server.deps import SourceAddressDep, WorkspaceDep
 from shipyard.server.errors import OAuthError
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -32,6 +33,7 @@ _BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="shipyard"'}
 )
 def issue_token(
     ws: WorkspaceDep,
+    address: SourceAddressDep,
     response: Response,
     grant_type: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,
@@ -51,7 +53,7 @@ def issue_token(
     if not client_id or not client_secret:
         raise OAuthError(401, "invalid_client", "client_id and client_secret are required")
     try:
-        token = ws.issue_access_token(client_id, client_secret)
+        token = ws.issue_access_token(client_id, client_secret, address=address)
     except AuthenticationError as exc:
         raise OAuthError(401, "invalid_client", str(exc), challenge) from None
     except TooManyRequestsError as exc:

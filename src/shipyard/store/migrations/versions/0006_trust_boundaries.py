@@ -19,6 +19,25 @@ depends_on = None
 def upgrade() -> None:
     # --- endpoints: ports ------------------------------------------------------------------
     # --- principals: tokens and throttling ---------------------------------------------------
+    op.create_table(
+        "token_revocations",
+        sa.Column("principal_id", sa.String(length=40), nullable=False),
+        sa.Column("not_before", sa.DateTime(), nullable=False),
+        sa.Column("reason", sa.String(length=16), nullable=False),
+        sa.PrimaryKeyConstraint("principal_id"),
+    )
+    op.create_table(
+        "auth_throttles",
+        sa.Column("client_id", sa.String(length=40), nullable=False),
+        sa.Column("address", sa.String(length=64), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("window_start", sa.DateTime(), nullable=False),
+        sa.Column("locked_until", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("client_id", "address"),
+    )
+    with op.batch_alter_table("principals") as principals:  # throttling moved to its table
+        principals.drop_column("failed_attempts")
+        principals.drop_column("locked_until")
     # --- runs and models: integrity --------------------------------------------------------
     op.create_table(
         "artifact_files",
@@ -36,5 +55,12 @@ def downgrade() -> None:
     # --- runs and models: integrity --------------------------------------------------------
     op.drop_table("artifact_files")
     # --- principals: tokens and throttling ---------------------------------------------------
+    with op.batch_alter_table("principals") as principals:
+        principals.add_column(
+            sa.Column("failed_attempts", sa.Integer(), nullable=False, server_default="0")
+        )
+        principals.add_column(sa.Column("locked_until", sa.DateTime(), nullable=True))
+    op.drop_table("auth_throttles")
+    op.drop_table("token_revocations")
     # --- endpoints: ports ------------------------------------------------------------------
     pass
