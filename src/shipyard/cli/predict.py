@@ -12,7 +12,8 @@ from rich.console import Console
 
 from shipyard.automl import TabularModel, load_model
 from shipyard.cli import render
-from shipyard.workspace.files import read_table, write_table
+from shipyard.cli._csv_cells import escape_formulas
+from shipyard.workspace.files import PARQUET_SUFFIXES, read_table, write_table
 
 _SHOWN_VALUES = 5
 
@@ -27,17 +28,28 @@ def predict(
     proba: Annotated[
         bool, typer.Option("--proba", help="Also write one proba_<class> column per class.")
     ] = False,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="Write text cells as they are. By default a CSV cell starting with = + - @ "
+            "(or a tab or carriage return) gets a leading ' so spreadsheets do not run it.",
+        ),
+    ] = False,
 ) -> None:
     """Score a CSV or Parquet table with a saved model; one output row per input row.
 
     Writes a `prediction` column (with --proba, first one `proba_<class>` column per
     class) in the order of the input rows. Columns the model does not read, including
-    its target, are ignored; categories it never saw in training are warned about.
+    its target, are ignored; categories it never saw in training are warned about. In a
+    CSV, text a spreadsheet would run as a formula gets a leading ' (not with --raw-csv).
     """
     out, err = render.consoles()
     fitted = load_quietly(model, err)
     features = model_input(fitted, read_table(data), err)
     table = predictions(fitted, features, proba=proba)
+    if output.suffix.lower() not in PARQUET_SUFFIXES and not raw_csv:
+        table = escape_formulas(table)
     write_table(table, output)
     out.print(f"Wrote {len(table)} predictions to {output}", soft_wrap=True, highlight=False)
 
