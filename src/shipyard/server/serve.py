@@ -59,7 +59,11 @@ def serve(settings: ServerSettings, sock: socket.socket | None = None) -> None:
     if sock is None:
         sock = listen_socket(settings.host, settings.port, reuse_port=settings.shares_port)
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, log_level="info"
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=False,  # X-Forwarded-For must not choose the address throttling counts
     )
     server = uvicorn.Server(config)
     if settings.join_port:  # one more API process: it ends with the server that started it
