@@ -20,8 +20,9 @@ class Body(BaseModel):
 
 
 class Health(BaseModel):
+    """Public: up or not, nothing more (no version or process details; issue 10)."""
+
     status: str = "ok"
-    version: str
 
 
 class ExperimentCreate(Body):

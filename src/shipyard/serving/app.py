@@ -307,18 +307,25 @@ class ScoringApp:
             return ""
         return f"no model named {name!r} here; this endpoint serves {served_name!r}"
 
-    async def _health(self, _call: _Call) -> Answer:
+    async def _health(self, call: _Call) -> Answer:
+        """Up or not, and the model served (the supervisor checks a swap by it; the public
+        `/v2/models/{name}/ready` tells it too). Callers with the endpoint's credentials
+        also see the model loading, why the last one failed, and the settings (issue 10:
+        the public answer carries no process id or configuration)."""
         config, runtime = self.runtime.config, self.runtime
-        health = {
-            "status": "ok",
-            "endpoint": config.name,
-            "model": runtime.served.ref,
-            "loading": runtime.loading,
-            "load_error": runtime.load_error,
-            "auth_mode": config.auth_mode,
-            "logging": config.logging,
-            "pid": os.getpid(),
-        }
+        health: dict[str, object] = {"status": "ok", "model": runtime.served.ref}
+        if config.auth_mode == "none" or call.authorization is not None:
+            try:
+                self.runtime.auth.caller(call.authorization)
+            except AuthenticationError:
+                return 200, orjson.dumps(health), JSON_TYPE
+            health |= {
+                "endpoint": config.name,
+                "loading": runtime.loading,
+                "load_error": runtime.load_error,
+                "auth_mode": config.auth_mode,
+                "logging": config.logging,
+            }
         return 200, orjson.dumps(health), JSON_TYPE
 
     async def _live(self, _call: _Call) -> Answer:

@@ -125,10 +125,14 @@ async def test_v2_metadata_and_health(client):
     assert "serves 'bank'" in unknown.json()["error"]
 
 
-async def test_health_is_public_and_names_the_model_served(client):
-    health = await client.get("/health")
-    assert health.status_code == 200
-    assert health.json() | {"pid": 0} == {
+async def test_health_is_public_and_says_only_up_and_the_model(client):
+    # issue 10 finding 10: no process id or settings for strangers
+    for headers in ({}, {"Authorization": "Bearer not-a-key"}):
+        health = await client.get("/health", headers=headers)
+        assert health.status_code == 200
+        assert health.json() == {"status": "ok", "model": "bank:1"}
+    detailed = await client.get("/health", headers=BEARER)
+    assert detailed.json() == {
         "status": "ok",
         "endpoint": "bank",
         "model": "bank:1",
@@ -136,7 +140,6 @@ async def test_health_is_public_and_names_the_model_served(client):
         "load_error": None,
         "auth_mode": "key",
         "logging": False,
-        "pid": 0,
     }
 
 

@@ -100,9 +100,9 @@ async def test_a_new_model_is_swapped_in_with_no_failed_request(
     traffic = _Traffic(client, rows)
     await asyncio.sleep(0.02)
     endpoint.write(model="bank:2", model_path=str(models.b))
-    loading = (await client.get("/health")).json()
+    loading = (await client.get("/health", headers=BEARER)).json()
     deadline = time.monotonic() + DEADLINE_S
-    while (health := (await client.get("/health")).json())["model"] != "bank:2":
+    while (health := (await client.get("/health", headers=BEARER)).json())["model"] != "bank:2":
         assert time.monotonic() < deadline, health
         await asyncio.sleep(0.005)
     swapped_at = len(traffic.answers)
@@ -136,7 +136,7 @@ async def test_a_model_that_does_not_load_is_not_swapped_in(
 ):
     endpoint.write(model="bank:9", model_path=str(tmp_path / "nothing"))
     deadline = time.monotonic() + DEADLINE_S
-    while (health := (await client.get("/health")).json())["loading"] is not None:
+    while (health := (await client.get("/health", headers=BEARER)).json())["loading"] is not None:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.005)
     assert health["model"] == "bank:1"

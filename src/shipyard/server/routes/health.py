@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shipyard import __version__
 from shipyard.server.schemas import Health
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -13,4 +12,4 @@ router = APIRouter(prefix="/health", tags=["health"])
 @router.get("", name="get", response_model=Health)
 def get_health() -> Health:
     """The server is up and its workspace is open."""
-    return Health(version=__version__)
+    return Health()
