@@ -33,7 +33,10 @@ def test_datasets_register_get_list_and_version(api, unique):
     registered = api.ws.register_dataset(name, first, description="fifty rows", target="y")
     assert (registered.name, registered.version, registered.rows) == (name, 1, 50)
     assert registered.description == "fifty rows"
-    assert registered.profile.class_balance == first["y"].value_counts().to_dict()
+    assert "profile" not in registered.model_dump()  # listings and gets stay small
+    stored = api.ws.profile_dataset(registered.ref)
+    assert stored.class_balance == first["y"].value_counts().to_dict()
+    assert api.ws.profile_dataset(name, version=1) == stored
 
     again = api.ws.register_dataset(name, first)
     assert (again.version, again.id) == (1, registered.id)  # same rows: the same version

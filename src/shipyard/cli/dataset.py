@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -60,8 +60,9 @@ def register(
     """
     with open_workspace(workspace, db, server, config) as ws:
         dataset = ws.register_dataset(name, file, description=description, target=target)
+        profile = ws.profile_dataset(dataset.ref, target)
     if as_json:
-        render.echo_json(dataset)
+        render.echo_json(with_profile(dataset, profile))
         return
     console = Console()
     render.say(
@@ -69,7 +70,7 @@ def register(
         f"Registered {dataset.ref}: {dataset.rows:,} rows, {dataset.columns} columns "
         f"(id {dataset.id})",
     )
-    show_profile(console, dataset.profile)
+    show_profile(console, profile)
     flags = f"--target {target or 'COL'}{workspace_flags(workspace, db, server, config)}"
     render.say(console, f"Train on it: shipyard automl run --dataset {dataset.ref} {flags}")
 
@@ -126,12 +127,9 @@ def show(
     """One dataset version: where it came from and its profile (per column, class balance)."""
     with open_workspace(workspace, db, server, config) as ws:
         dataset = ws.get_dataset(ref)
-        if target is not None:
-            dataset = dataset.model_copy(
-                update={"profile": ws.profile_dataset(dataset.ref, target)}
-            )
+        profile = ws.profile_dataset(dataset.ref, target)
     if as_json:
-        render.echo_json(dataset)
+        render.echo_json(with_profile(dataset, profile))
         return
     console = Console()
     fields = {
@@ -146,7 +144,12 @@ def show(
         "created": render.when(dataset.created_at),
     }
     console.print(render.fields_table(f"Dataset {dataset.ref}", fields))
-    show_profile(console, dataset.profile)
+    show_profile(console, profile)
+
+
+def with_profile(dataset: Dataset, profile: DatasetProfile) -> dict[str, Any]:
+    """A dataset version and its profile, as one JSON document."""
+    return {**dataset.model_dump(mode="json"), "profile": profile.model_dump(mode="json")}
 
 
 def show_profile(console: Console, profile: DatasetProfile) -> None:

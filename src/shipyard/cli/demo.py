@@ -151,8 +151,9 @@ def record_story(
         console,
         f"Registered dataset {dataset.ref}: {dataset.rows:,} rows, {dataset.columns} columns",
     )
-    if dataset.profile.class_balance:
-        console.print(balance_table(BANK_MARKETING_TARGET, dataset.profile.class_balance))
+    balance = ws.profile_dataset(dataset.ref, BANK_MARKETING_TARGET).class_balance
+    if balance:
+        console.print(balance_table(BANK_MARKETING_TARGET, balance))
     with live_progress(console, settings) as progress:
         automl = ws.automl(dataset.ref, settings, experiment=EXPERIMENT_NAME, callback=progress)
     model = ws.register_model(

@@ -76,6 +76,28 @@ def start(
             show_default=False,
         ),
     ] = None,
+    max_upload_mb: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=1_048_576,
+            envvar="SHIPYARD_MAX_UPLOAD_MB",
+            help="Largest dataset upload or artifact, in MiB, as sent and as CSV text once "
+            "decompressed (other requests: 4 MiB). Registering takes memory several times "
+            "this size.  [default: 64]",
+            show_default=False,
+        ),
+    ] = None,
+    max_columns: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=1_000_000,
+            envvar="SHIPYARD_MAX_COLUMNS",
+            help="Most columns a dataset may have.  [default: 2000]",
+            show_default=False,
+        ),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -91,6 +113,7 @@ def start(
     Shipyard. The server supervises the workspace's endpoints and runs the job workers
     while it runs. Stop it with Ctrl+C.
     """
+    bounds = {"max_upload_mb": max_upload_mb, "max_columns": max_columns}
     settings = ServerSettings(
         workspace=workspace_dir(workspace),
         host=host,
@@ -101,6 +124,7 @@ def start(
         api_processes=api_processes,
         config_path=config,
         job_limits=job_limits(max_budget, max_trials),
+        **{k: v for k, v in bounds.items() if v is not None},  # type: ignore[arg-type]
     )
     # The port first: a busy one fails the start before anything is created or said.
     sock = listen_socket(settings.host, settings.port, reuse_port=settings.shares_port)

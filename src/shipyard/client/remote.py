@@ -6,7 +6,7 @@ import io
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 
@@ -61,7 +61,18 @@ class RemoteWorkspace(RemoteEndpoints, RemotePrincipals):
             path = Path(source)
             if not path.is_file():
                 raise InvalidInputError(f"no such file: {path}")
-            filename, content = path.name, path.read_bytes()
+            with path.open("rb") as handle:  # sent in chunks, not read whole
+                return self._upload_dataset(name, path.name, handle, description, target)
+        return self._upload_dataset(name, filename, content, description, target)
+
+    def _upload_dataset(
+        self,
+        name: str,
+        filename: str,
+        content: bytes | BinaryIO,
+        description: str | None,
+        target: str | None,
+    ) -> Dataset:
         form = {"name": name, "description": description, "target": target}
         response = self._request(
             "POST",
@@ -97,10 +108,12 @@ class RemoteWorkspace(RemoteEndpoints, RemotePrincipals):
         data = self._request("GET", f"/datasets/{dataset.name}/versions/{dataset.version}/data")
         return pd.read_parquet(io.BytesIO(data.content))
 
-    def profile_dataset(self, ref: str, target: str) -> DatasetProfile:
-        """The dataset's profile with the class balance of `target`."""
+    def profile_dataset(
+        self, ref: str, target: str | None = None, *, version: int | None = None
+    ) -> DatasetProfile:
+        """A version's profile: as stored, or with the class balance of `target`."""
         parsed = parse_ref(ref, "dataset name")
-        params = {"target": target, "version": parsed.version}
+        params = {"target": target, "version": version or parsed.version}
         return self._get(f"/datasets/{parsed.name}/profile", DatasetProfile, params=params)
 
     # --- experiments and runs ------------------------------------------------------------

@@ -6,7 +6,8 @@ raise the most specific class that fits and put what the user must fix in the me
 ShipyardError
 ├── InvalidInputError        the caller's input cannot be used            (HTTP 422, exit 2)
 │   ├── DataError            a dataset cannot be trained on: missing target, one class, ...
-│   └── SchemaError          rows do not match a model's input schema at predict time
+│   ├── SchemaError          rows do not match a model's input schema at predict time
+│   └── PayloadTooLargeError an upload or table is over a size bound         (HTTP 413)
 ├── NotFoundError            a named or identified thing does not exist    (HTTP 404, exit 2)
 ├── ConflictError            the operation clashes with current state      (HTTP 409, exit 2)
 ├── AuthenticationError      no or wrong credentials                       (HTTP 401, exit 2)
@@ -33,6 +34,10 @@ class DataError(InvalidInputError):
 
 class SchemaError(InvalidInputError):
     """Rows given to a model do not match its input schema."""
+
+
+class PayloadTooLargeError(InvalidInputError):
+    """An upload or a table is over a bound (bytes, columns, compression ratio, line)."""
 
 
 class NotFoundError(ShipyardError):

@@ -23,8 +23,10 @@ from shipyard.server.cache import AnswerCache
 from shipyard.server.deps import route_role
 from shipyard.server.docs import install_docs
 from shipyard.server.errors import install_error_handlers
+from shipyard.server.limits import MIB, BodyLimitMiddleware, BodyLimits
 from shipyard.server.routes import ROUTERS
 from shipyard.server.settings import ServerSettings
+from shipyard.workspace.uploads import sweep_uploads
 
 API_PREFIX = "/api/v1"
 PUBLIC_OPERATIONS = frozenset({"auth-token", "health-get"})
@@ -48,6 +50,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.settings = settings
     app.state.answers = AnswerCache() if settings.answer_cache else None
     install_error_handlers(app)
+    limits = BodyLimits(upload_bytes=settings.max_upload_mb * MIB)
+    app.add_middleware(BodyLimitMiddleware, limits=limits)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     install_docs(app)
@@ -113,6 +117,8 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ws = settings.open_workspace()
+        # Uploads cut short by a killed server (their folders outlive it).
+        sweep_uploads(settings.workspace)
         background = Background(ws, settings)
         app.state.workspace = ws
         app.state.background = background

@@ -15,6 +15,23 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8470
 CONFIG_FILE = "config.json"
 ANSWER_CACHE_ENV = "SHIPYARD_ANSWER_CACHE"
+# Upload bounds (issue 10): the largest dataset upload (as sent, and as CSV text once
+# decompressed) and the most columns a dataset may have.
+MAX_UPLOAD_ENV = "SHIPYARD_MAX_UPLOAD_MB"
+MAX_COLUMNS_ENV = "SHIPYARD_MAX_COLUMNS"
+DEFAULT_MAX_UPLOAD_MB = 64
+DEFAULT_MAX_COLUMNS = 2_000
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer setting from the environment (`default` when unset)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInputError(f"{name} must be a whole number, not {raw!r}") from None
 
 
 @dataclass(frozen=True)
@@ -42,10 +59,18 @@ class ServerSettings:
             os.environ.get(ANSWER_CACHE_ENV, "on").lower() not in ("0", "off", "false", "no")
         )
     )
+    max_upload_mb: int = field(
+        default_factory=lambda: env_int(MAX_UPLOAD_ENV, DEFAULT_MAX_UPLOAD_MB)
+    )
+    max_columns: int = field(default_factory=lambda: env_int(MAX_COLUMNS_ENV, DEFAULT_MAX_COLUMNS))
     # Ceilings on queued AutoML jobs (`--max-budget`, `--max-trials`; issue 10 finding 9).
     job_limits: JobLimits = field(default_factory=JobLimits.from_env)
 
     def __post_init__(self) -> None:
+        if not 1 <= self.max_upload_mb <= 1_048_576:
+            raise InvalidInputError("max upload must be from 1 MiB to 1 TiB (1048576 MiB)")
+        if not 1 <= self.max_columns <= 1_000_000:
+            raise InvalidInputError("max columns must be from 1 to 1,000,000")
         if self.workers < 0:
             raise InvalidInputError("workers must be 0 or more")
         if self.api_processes < 1:
@@ -66,6 +91,8 @@ class ServerSettings:
         any) and pid (the child stops when this process is gone)."""
         env = {k: v for k, v in os.environ.items() if k != DB_URL_ENV}
         env[PARENT_PID_ENV] = str(os.getpid())
+        env[MAX_UPLOAD_ENV] = str(self.max_upload_mb)
+        env[MAX_COLUMNS_ENV] = str(self.max_columns)
         env.update(self.job_limits.to_env())
         return env | ({DB_URL_ENV: self.db_url} if self.db_url else {})
 

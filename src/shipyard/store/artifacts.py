@@ -20,6 +20,7 @@ from typing import BinaryIO
 from shipyard.core.errors import InvalidInputError, NotFoundError
 
 _STAGING = ".staging"
+MAX_SEGMENT_BYTES = 200  # per part of an artifact key (a file name is at most 255 bytes)
 
 
 class ArtifactStore:
@@ -116,4 +117,12 @@ def _parts(key: str) -> tuple[str, ...]:
         raise InvalidInputError(f"artifact key {key!r} must be a relative path without '..'")
     if path.parts[0] == _STAGING:
         raise InvalidInputError(f"artifact key {key!r} is reserved")
+    if any(ord(c) < 32 or c == "\x7f" for c in key):
+        raise InvalidInputError(f"artifact key {key[:80]!r} holds a control character")
+    # A file name is at most 255 bytes; writing adds a temporary prefix and suffix.
+    if any(len(p.encode()) > MAX_SEGMENT_BYTES for p in path.parts):
+        raise InvalidInputError(
+            f"artifact key {key[:80]!r}...: each part of the path is at most "
+            f"{MAX_SEGMENT_BYTES} bytes"
+        )
     return path.parts

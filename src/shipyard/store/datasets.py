@@ -1,11 +1,19 @@
-"""Queries over datasets and their versions."""
+"""Queries over datasets and their versions.
+
+Versions are read without their profile (a wide table's is megabytes, and listings and
+gets do not show it); `find_profile` reads it alone.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from shipyard.store.tables import DatasetRow, DatasetVersionRow
+
+_NO_PROFILE = defer(DatasetVersionRow.profile, raiseload=True)
 
 
 def find_dataset(session: Session, name: str) -> DatasetRow | None:
@@ -14,7 +22,7 @@ def find_dataset(session: Session, name: str) -> DatasetRow | None:
 
 def find_version(session: Session, name: str, version: int | None) -> DatasetVersionRow | None:
     """Version `version` of `name`, or its latest version when `version` is None."""
-    stmt = select(DatasetVersionRow).where(DatasetVersionRow.name == name)
+    stmt = select(DatasetVersionRow).options(_NO_PROFILE).where(DatasetVersionRow.name == name)
     if version is None:
         stmt = stmt.order_by(DatasetVersionRow.version.desc()).limit(1)
     else:
@@ -25,6 +33,7 @@ def find_version(session: Session, name: str, version: int | None) -> DatasetVer
 def find_by_hash(session: Session, dataset_id: str, content_hash: str) -> DatasetVersionRow | None:
     return session.scalar(
         select(DatasetVersionRow)
+        .options(_NO_PROFILE)
         .where(
             DatasetVersionRow.dataset_id == dataset_id,
             DatasetVersionRow.content_hash == content_hash,
@@ -54,6 +63,7 @@ def versions(session: Session, name: str) -> list[DatasetVersionRow]:
     return list(
         session.scalars(
             select(DatasetVersionRow)
+            .options(_NO_PROFILE)
             .where(DatasetVersionRow.name == name)
             .order_by(DatasetVersionRow.version)
         )
@@ -71,6 +81,7 @@ def latest_versions(
     )
     stmt = (
         select(DatasetVersionRow)
+        .options(_NO_PROFILE)
         .join(
             newest,
             (newest.c.dataset_id == DatasetVersionRow.dataset_id)
@@ -80,3 +91,11 @@ def latest_versions(
     )
     total = session.scalar(select(func.count()).select_from(newest)) or 0
     return list(session.scalars(stmt.offset(offset).limit(limit))), total
+
+
+def find_profile(session: Session, version_id: str) -> dict[str, Any] | None:
+    """The stored profile of a dataset version (by its id), or None if there is none."""
+    profile: dict[str, Any] | None = session.scalar(
+        select(DatasetVersionRow.profile).where(DatasetVersionRow.id == version_id)
+    )
+    return profile

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -42,8 +42,13 @@ _LATEST = LatestMetricRow.__table__
 _EXPERIMENTS = ExperimentRow.__table__
 _VERSIONS = DatasetVersionRow.__table__
 _COUNTERS = ChangeCounterRow.__table__
-_COLUMNS = {"created_at", "started_at", "ended_at", "name", "status", "kind"}
+_TIMES = {"created_at", "started_at", "ended_at"}
+_COLUMNS = {*_TIMES, "name", "status", "kind"}
 _OPS = {"=", "!=", ">", ">=", "<", "<="}
+# Each metric condition joins the latest-metrics table once more; SQLite joins at most 64
+# tables in one statement, and a listing's own joins take a few.
+MAX_METRIC_CONDITIONS = 20
+MAX_TAIL = 100_000
 
 
 @dataclass(frozen=True)
@@ -253,6 +258,12 @@ def _filtered(stmt: Select[Any], query: RunQuery) -> Select[Any]:
         stmt = stmt.where(runs.status.in_(query.statuses))
     if query.kind is not None:
         stmt = stmt.where(runs.kind == query.kind)
+    metric_conditions = sum(c.field.startswith("metrics.") for c in query.conditions)
+    if metric_conditions > MAX_METRIC_CONDITIONS:
+        raise InvalidInputError(
+            f"too many metric conditions ({metric_conditions}); at most "
+            f"{MAX_METRIC_CONDITIONS} metrics.<name> conditions may be combined"
+        )
     for condition in query.conditions:
         stmt = _apply(stmt, condition)
     return stmt
@@ -278,11 +289,26 @@ def _apply(stmt: Select[Any], condition: Condition) -> Select[Any]:
                 _compare(metric.c.value, condition.op, value),
             ),
         )
+    if condition.field in _TIMES:
+        moment = _moment(condition.field, condition.value)
+        return stmt.where(_compare(_RUNS.c[condition.field], condition.op, moment))
     if condition.field in _COLUMNS:
         return stmt.where(_compare(_RUNS.c[condition.field], condition.op, condition.value))
     raise InvalidInputError(
         f"cannot filter on {condition.field!r}: use metrics.<name> or one of {sorted(_COLUMNS)}"
     )
+
+
+def _moment(field: str, value: Any) -> datetime:
+    """An ISO 8601 date or time (UTC unless it names a zone) to compare `field` with."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInputError(
+            f"{field} is compared with a date or time such as 2024-01-31 or "
+            f"2024-01-31T12:00:00Z, not {value!r}"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _compare(column: Any, op: str, value: Any) -> Any:
@@ -373,6 +399,8 @@ def add_log(session: Session, run_id: str, level: str, message: str, at: datetim
 def run_logs(session: Session, run_id: str, tail: int | None) -> list[RunLog]:
     stmt = select(RunLogRow).where(RunLogRow.run_id == run_id).order_by(RunLogRow.id.desc())
     if tail is not None:
+        if not 0 <= tail <= MAX_TAIL:
+            raise InvalidInputError(f"tail must be from 0 to {MAX_TAIL:,}, not {tail}")
         stmt = stmt.limit(tail)
     rows = list(session.scalars(stmt))[::-1]
     return [RunLog(timestamp=r.timestamp, level=r.level, message=r.message) for r in rows]

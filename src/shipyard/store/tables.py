@@ -23,7 +23,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shipyard.core.schemas import (
     Dataset,
-    DatasetProfile,
     Experiment,
     Job,
     JobStatus,
@@ -110,7 +109,6 @@ class DatasetVersionRow(Base):
             source=self.source,
             rows=self.rows,
             columns=self.columns,
-            profile=DatasetProfile.model_validate(self.profile),
             created_at=self.created_at,
         )
 

@@ -24,16 +24,22 @@ from shipyard.telemetry.request_log import FILE_PREFIX, FILE_SUFFIX
 
 NICE_BUCKETS_S = (1, 5, 10, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400)
 TARGET_BUCKETS = 24
+MAX_SPAN_S = 3660 * 86400  # ten years: longer spans overflow dates, and no log is older
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def parse_duration(text: str) -> timedelta:
     """`30s`, `15m`, `1h`, `2d` or `1w` as a timedelta."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise InvalidInputError(f"expected a duration such as 30s, 15m, 1h or 2d; got {text!r}")
-    return timedelta(seconds=float(match.group(1)) * _UNIT_S[match.group(2)])
+    match = _DURATION.match(text[:40])
+    if match is None or len(text) > 40:
+        raise InvalidInputError(
+            f"expected a duration such as 30s, 15m, 1h or 2d; got {text[:40]!r}"
+        )
+    seconds = float(match.group(1)) * _UNIT_S[match.group(2)]
+    if seconds > MAX_SPAN_S:
+        raise InvalidInputError(f"a duration is at most {MAX_SPAN_S // 86400} days; got {text!r}")
+    return timedelta(seconds=seconds)
 
 
 def summarize(
@@ -56,8 +62,11 @@ def summarize(
         first = start.timestamp() if start else min((r["ts"] for r in records), default=0.0)
         end = _aware(now or datetime.now(UTC)).timestamp()
         bucket_s = choose_bucket_s(end - first)
-    if bucket_s <= 0:
-        raise InvalidInputError("the bucket width must be a positive number of seconds")
+    if not 0 < bucket_s <= MAX_SPAN_S:
+        raise InvalidInputError(
+            "the bucket width must be a positive number of seconds, at most "
+            f"{MAX_SPAN_S:,} ({MAX_SPAN_S // 86400} days)"
+        )
     groups: dict[int, list[dict[str, Any]]] = {}
     for record in records:
         groups.setdefault(int(record["ts"] // bucket_s), []).append(record)

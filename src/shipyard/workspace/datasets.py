@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from pathlib import Path
 
 import pandas as pd
 
-from shipyard.core.errors import DataError, NotFoundError
+from shipyard.core.errors import DataError, NotFoundError, PayloadTooLargeError
 from shipyard.core.ids import new_id
 from shipyard.core.names import check_name, parse_ref
 from shipyard.core.schemas import Dataset, DatasetProfile, Page
@@ -21,10 +22,18 @@ from shipyard.store import datasets as q
 from shipyard.store.tables import DatasetRow, DatasetVersionRow
 from shipyard.workspace._base import WorkspaceBase
 from shipyard.workspace._pages import next_token, page_bounds
-from shipyard.workspace.files import read_table
+from shipyard.workspace.files import TableLimits, read_table
 from shipyard.workspace.profile import profile_frame
 
 Source = str | Path | pd.DataFrame
+MAX_COLUMNS_ENV = "SHIPYARD_MAX_COLUMNS"
+DEFAULT_MAX_COLUMNS = 2_000
+
+
+def default_limits() -> TableLimits:
+    """The bounds of a dataset registered in this process: columns (SHIPYARD_MAX_COLUMNS)."""
+    raw = os.environ.get(MAX_COLUMNS_ENV, "").strip()
+    return TableLimits(max_columns=int(raw) if raw.isdigit() else DEFAULT_MAX_COLUMNS)
 
 
 class DatasetOperations(WorkspaceBase):
@@ -37,14 +46,16 @@ class DatasetOperations(WorkspaceBase):
         *,
         description: str | None = None,
         target: str | None = None,
+        limits: TableLimits | None = None,
     ) -> Dataset:
         """Register `source` (a CSV/Parquet path or a DataFrame) as the next version of `name`.
 
         Registering content identical to an existing version returns that version.
-        With `target`, the profile includes its class balance.
+        With `target`, the profile includes its class balance. A file over `limits`
+        (default: `default_limits()`) is refused with `PayloadTooLargeError`.
         """
         check_name(name, "dataset name")
-        frame, origin = read_source(source)
+        frame, origin = read_source(source, limits or default_limits())
         content_hash = frame_hash(frame)
         profile = profile_frame(frame, target)
         return self.retrying(
@@ -128,11 +139,16 @@ class DatasetOperations(WorkspaceBase):
         """The rows of a dataset version as a DataFrame."""
         return self._read_rows(self.get_dataset(ref, version))
 
-    def profile_dataset(self, ref: str, target: str) -> DatasetProfile:
-        """A version's profile with the class balance of `target`."""
-        dataset = self.get_dataset(ref)
-        if dataset.profile.target == target:
-            return dataset.profile
+    def profile_dataset(
+        self, ref: str, target: str | None = None, *, version: int | None = None
+    ) -> DatasetProfile:
+        """A version's profile: as stored, or with the class balance of `target`."""
+        dataset = self.get_dataset(ref, version)
+        with self.store.read() as session:
+            stored = q.find_profile(session, dataset.id)
+        profile = DatasetProfile.model_validate(stored) if stored else None
+        if profile is not None and (target is None or profile.target == target):
+            return profile
         return profile_frame(self._read_rows(dataset), target)
 
     def _read_rows(self, dataset: Dataset) -> pd.DataFrame:
@@ -143,13 +159,18 @@ class DatasetOperations(WorkspaceBase):
         return dataset.bind(self._read_rows)
 
 
-def read_source(source: Source) -> tuple[pd.DataFrame, str]:
+def read_source(source: Source, limits: TableLimits | None = None) -> tuple[pd.DataFrame, str]:
     """The rows of a path or DataFrame, and a short description of where they came from."""
+    limits = limits or TableLimits()
     if isinstance(source, pd.DataFrame):
         frame, origin = source, "DataFrame"
     else:
         path = Path(source)
-        frame, origin = read_table(path), path.name
+        frame, origin = read_table(path, limits), path.name
+    if limits.max_columns is not None and frame.shape[1] > limits.max_columns:
+        raise PayloadTooLargeError(
+            f"{origin} has {frame.shape[1]:,} columns; the limit is {limits.max_columns:,}"
+        )
     if frame.shape[1] == 0:
         raise DataError(f"{origin} has no columns")
     if len(frame) == 0:

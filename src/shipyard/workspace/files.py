@@ -2,16 +2,26 @@
 
 CSV or Parquet: Parquet by its extension (or its magic bytes), anything else as CSV text
 in UTF-8 whose delimiter (comma, semicolon, tab or pipe) is read off the header line.
+`TableLimits` bound what a file may cost to read (an upload is someone else's file): the
+CSV text is streamed (decompressed on the fly) and checked for size, compression ratio and
+line length as the parser reads it, and the columns are counted from the header line, or
+from a Parquet file's metadata, before any row is parsed.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
-from shipyard.core.errors import InvalidInputError
+from shipyard.core.errors import InvalidInputError, PayloadTooLargeError
+from shipyard.workspace._capped import TableLimits, describe, open_csv_bytes
+
+__all__ = ["TableLimits", "describe_size", "read_table", "write_table"]
+describe_size = describe
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zip", ".xz", ".zst")
@@ -25,15 +35,21 @@ _BINARY_MAGIC = {
 }
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """A CSV or Parquet file as a DataFrame; `InvalidInputError` says what is wrong with it."""
+def read_table(path: Path, limits: TableLimits | None = None) -> pd.DataFrame:
+    """A CSV or Parquet file as a DataFrame; `InvalidInputError` says what is wrong with it.
+
+    Within `limits` (`PayloadTooLargeError` names the bound a file is over).
+    """
+    limits = limits or TableLimits()
     head = _head(path)
     if path.suffix.lower() in PARQUET_SUFFIXES or head.startswith(_PARQUET_MAGIC):
-        frame = _read_parquet(path)
-    elif path.suffix.lower() in COMPRESSED_SUFFIXES:
-        frame = _read_csv(path, ",")
+        frame = _read_parquet(path, limits)
     else:
-        frame = _read_csv(path, _delimiter(path, head))
+        compressed = path.suffix.lower() in COMPRESSED_SUFFIXES
+        header = _header_line(path, limits) if compressed else head
+        sep = _delimiter(path, header)
+        _check_columns(path, header, sep, limits)
+        frame = _read_csv(path, sep, limits)
     if len(frame) == 0:
         raise InvalidInputError(f"{path} has a header but no rows")
     return frame
@@ -89,6 +105,30 @@ def _delimiter(path: Path, head: bytes) -> str:
     return best if counts[best] else ","
 
 
+def _header_line(path: Path, limits: TableLimits) -> bytes:
+    """The first line of the text (decompressed), within the line bound."""
+    with open_csv_bytes(path, limits) as stream:
+        line = stream.readline((limits.max_line_bytes or _HEAD_BYTES * 16) + 1)
+    if not line.strip():
+        raise InvalidInputError(f"{path} is empty")
+    return line
+
+
+def _check_columns(path: Path, head: bytes, sep: str, limits: TableLimits) -> None:
+    """Refuse a header with more columns than `limits.max_columns`, before parsing rows."""
+    if limits.max_columns is None:
+        return
+    newline = head.find(b"\n")
+    if newline < 0 and len(head) >= _HEAD_BYTES:  # a header longer than the head read
+        head = _header_line(path, limits)
+    line = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+    count = len(next(csv.reader([line], delimiter=sep), []))
+    if count > limits.max_columns:
+        raise PayloadTooLargeError(
+            f"{path} has {count:,} columns; the limit is {limits.max_columns:,}"
+        )
+
+
 def _count_unquoted(line: str, sep: str) -> int:
     count, quoted = 0, False
     for char in line:
@@ -99,9 +139,13 @@ def _count_unquoted(line: str, sep: str) -> int:
     return count
 
 
-def _read_csv(path: Path, sep: str) -> pd.DataFrame:
+def _read_csv(path: Path, sep: str, limits: TableLimits) -> pd.DataFrame:
+    stream = open_csv_bytes(path, limits)
     try:
-        return pd.read_csv(path, sep=sep, encoding="utf-8-sig", low_memory=False)
+        with stream:
+            return pd.read_csv(stream, sep=sep, encoding="utf-8-sig", low_memory=False)
+    except InvalidInputError:  # a bound the stream hit while pandas read it
+        raise
     except UnicodeDecodeError as exc:
         raise _not_utf8(path, exc) from exc
     except pd.errors.EmptyDataError as exc:
@@ -112,12 +156,29 @@ def _read_csv(path: Path, sep: str) -> pd.DataFrame:
         raise InvalidInputError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path, limits: TableLimits) -> pd.DataFrame:
     try:
+        _check_parquet(path, pq.read_metadata(path), limits)
         return pd.read_parquet(path)
     except (ValueError, OSError, TypeError, NotImplementedError) as exc:
         message = f"{path} is not a readable Parquet file: {_first_line(exc)}"
         raise InvalidInputError(message) from exc
+
+
+def _check_parquet(path: Path, meta: pq.FileMetaData, limits: TableLimits) -> None:
+    """Refuse a Parquet file over the column or data bound by its metadata alone."""
+    if limits.max_columns is not None and meta.num_columns > limits.max_columns:
+        raise PayloadTooLargeError(
+            f"{path} has {meta.num_columns:,} columns; the limit is {limits.max_columns:,}"
+        )
+    if limits.max_bytes is None:
+        return
+    data = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if data > limits.max_bytes:
+        raise PayloadTooLargeError(
+            f"{path} holds {describe(data)} of data uncompressed; the limit is "
+            f"{describe(limits.max_bytes)}"
+        )
 
 
 def _not_utf8(path: Path, exc: UnicodeDecodeError) -> InvalidInputError:

@@ -18,7 +18,8 @@ def test_register_stores_version_1_with_a_profile(workspace, frame):
     assert (dataset.name, dataset.version, dataset.ref) == ("loans", 1, "loans:1")
     assert (dataset.rows, dataset.columns) == (120, 6)
     assert dataset.description == "first cut"
-    profile = dataset.profile
+    assert "profile" not in dataset.model_dump()  # read on its own
+    profile = workspace.profile_dataset(dataset.ref)
     kinds = {c.name: c.kind for c in profile.columns}
     assert kinds == {
         "x1": "numeric",

@@ -37,7 +37,10 @@ class DatasetProfile(BaseModel):
 
 
 class Dataset(BaseModel):
-    """One version of a registered dataset. Versions never change once written."""
+    """One version of a registered dataset. Versions never change once written.
+
+    Its profile is not part of it (a wide table's is megabytes): `profile_dataset` reads it.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -49,7 +52,6 @@ class Dataset(BaseModel):
     source: str | None = None  # where the rows came from (a file name), for lineage
     rows: int
     columns: int
-    profile: DatasetProfile
     created_at: datetime
 
     _loader: Callable[[Dataset], pd.DataFrame] | None = PrivateAttr(default=None)
@@ -72,4 +74,4 @@ class Dataset(BaseModel):
 
     def summary(self) -> dict[str, Any]:
         """The fields a listing shows."""
-        return self.model_dump(mode="json", exclude={"profile"})
+        return self.model_dump(mode="json")

@@ -1,27 +1,44 @@
-"""Datasets: upload and register a table (multipart), list, show, versions, rows, profile."""
+"""Datasets: upload and register a table (multipart), list, show, versions, rows, profile.
+
+An upload is copied in 1 MiB chunks into a folder of its own under the workspace (see
+`workspace.uploads`) and read from there within the server's bounds (`table_limits`);
+listings and gets leave the profile out, which has a route of its own.
+"""
 
 from __future__ import annotations
 
 import io
 import shutil
-import tempfile
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile, status
 from fastapi.responses import Response
 
 from shipyard.core.schemas import Dataset, DatasetProfile, Page
 from shipyard.server.deps import ContributorDep, ReaderDep, WorkspaceDep
 from shipyard.server.routes._files import attachment
+from shipyard.server.settings import ServerSettings
+from shipyard.workspace.files import TableLimits
+from shipyard.workspace.uploads import upload_folder
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
 PARQUET = "application/vnd.apache.parquet"
+MIB = 1024 * 1024
+# Versions are numbered from 1; a number past this is no version (and no SQL integer).
+VersionQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+_VersionPath = Path(ge=1, le=2**31 - 1)
+
+
+def table_limits(settings: ServerSettings) -> TableLimits:
+    """What an uploaded table may hold: the server's upload size and column bounds."""
+    return TableLimits(max_bytes=settings.max_upload_mb * MIB, max_columns=settings.max_columns)
 
 
 @router.post("", name="create", response_model=Dataset, status_code=status.HTTP_201_CREATED)
 def create_dataset(
+    request: Request,
     ws: WorkspaceDep,
     _caller: ContributorDep,
     name: Annotated[str, Form()],
@@ -32,11 +49,15 @@ def create_dataset(
     """Register the uploaded table as the next version of dataset `name`."""
     # Under its own name (without folders), so the version records where the rows came from.
     filename = PurePath(file.filename or "upload.csv").name or "upload.csv"
-    with tempfile.TemporaryDirectory(prefix="shipyard-upload-") as folder:
-        path = Path(folder) / filename
+    settings: ServerSettings = request.app.state.settings
+    with upload_folder(settings.workspace) as folder:
+        path = folder / filename
         with path.open("wb") as out:
-            shutil.copyfileobj(file.file, out)
-        return ws.register_dataset(name, path, description=description, target=target)
+            shutil.copyfileobj(file.file, out, MIB)
+        limits = table_limits(settings)
+        return ws.register_dataset(
+            name, path, description=description, target=target, limits=limits
+        )
 
 
 @router.get("", name="list", response_model=Page[Dataset])
@@ -49,7 +70,7 @@ def list_datasets(
 
 @router.get("/{name}", name="get", response_model=Dataset)
 def get_dataset(
-    ws: WorkspaceDep, _caller: ReaderDep, name: str, version: int | None = None
+    ws: WorkspaceDep, _caller: ReaderDep, name: str, version: VersionQuery = None
 ) -> Dataset:
     """A dataset version (the latest unless `version` is given; `NAME:VERSION` works too)."""
     return ws.get_dataset(name, version)
@@ -67,12 +88,28 @@ def list_versions(ws: WorkspaceDep, _caller: ReaderDep, name: str) -> list[Datas
     response_class=Response,
     responses={200: {"content": {PARQUET: {}}, "description": "The rows as Parquet"}},
 )
-def get_data(ws: WorkspaceDep, _caller: ReaderDep, name: str, version: int) -> Response:
+def get_data(
+    ws: WorkspaceDep, _caller: ReaderDep, name: str, version: Annotated[int, _VersionPath]
+) -> Response:
     """The rows of a dataset version as a Parquet file."""
     dataset = ws.get_dataset(name, version)
     buffer = io.BytesIO()
     ws.load_dataset(dataset.ref).to_parquet(buffer, index=False)
     return attachment(buffer.getvalue(), f"{dataset.name}-{dataset.version}.parquet", PARQUET)
+
+
+@router.get(
+    "/{name}/versions/{version}/profile", name="version-profile", response_model=DatasetProfile
+)
+def get_version_profile(
+    ws: WorkspaceDep,
+    _caller: ReaderDep,
+    name: str,
+    version: Annotated[int, _VersionPath],
+    target: str | None = None,
+) -> DatasetProfile:
+    """Column types, missing values and, with `target`, its class balance."""
+    return ws.profile_dataset(name, target, version=version)
 
 
 @router.get("/{name}/profile", name="profile", response_model=DatasetProfile)
@@ -81,10 +118,7 @@ def get_profile(
     _caller: ReaderDep,
     name: str,
     target: str | None = None,
-    version: int | None = None,
+    version: VersionQuery = None,
 ) -> DatasetProfile:
-    """Column types, missing values and, with `target`, its class balance."""
-    dataset = ws.get_dataset(name, version)
-    if target is None:
-        return dataset.profile
-    return ws.profile_dataset(dataset.ref, target)
+    """The profile of a version (the latest unless `version` is given)."""
+    return ws.profile_dataset(name, target, version=version)

@@ -6,7 +6,7 @@ import mimetypes
 from pathlib import PurePosixPath
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request, status
+from fastapi import APIRouter, Body, Query, Request, status
 from fastapi.responses import Response
 
 from shipyard.core.schemas import MetricPoint, Page, Run, RunLog, RunStatus
@@ -66,10 +66,10 @@ async def list_runs(
     top_level: bool = False,
     status: str | None = None,
     kind: str | None = None,
-    where: str | None = None,
-    order_by: str | None = None,
-    max_results: int = 50,
-    page_token: str | None = None,
+    where: Annotated[str | None, Query(max_length=4000)] = None,
+    order_by: Annotated[str | None, Query(max_length=300)] = None,
+    max_results: Annotated[int, Query(ge=1, le=1000)] = 50,
+    page_token: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """Runs matching the filters, newest first unless `order_by` says otherwise.
 
@@ -169,7 +169,10 @@ def log_text(ws: WorkspaceDep, _caller: ContributorDep, run_id: str, body: RunLo
 
 @router.get("/{run_id}/logs", name="logs", response_model=list[RunLog])
 def get_logs(
-    ws: WorkspaceDep, _caller: ReaderDep, run_id: str, tail: int | None = None
+    ws: WorkspaceDep,
+    _caller: ReaderDep,
+    run_id: str,
+    tail: Annotated[int | None, Query(ge=0, le=100_000)] = None,
 ) -> list[RunLog]:
     """The run's log lines, oldest first (the last `tail` only, if given)."""
     return ws.get_run_logs(run_id, tail=tail)

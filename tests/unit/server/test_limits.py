@@ -1,0 +1,144 @@
+"""Bounds on what a request may cost (issue 10, findings 3 and 8): each attack, then its refusal.
+
+The app here is built with small bounds (1 MiB uploads, 50 columns) so each attack stays a
+few megabytes; `benchmarks/upload_attacks.py` and the e2e test send the full-size ones to
+a real server and measure its memory.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shipyard.server import ServerSettings, create_app
+from shipyard.server.limits import DEFAULT_BODY_BYTES
+from shipyard.workspace.uploads import UPLOADS_FOLDER
+from tests.fixtures.automl import make_frame
+from tests.unit.server._support import ApiClient
+from tests.unit.server.conftest import Api, bearer
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The app with a 1 MiB upload bound and at most 50 columns."""
+    folder = tmp_path_factory.mktemp("limits") / "ws"
+    settings = ServerSettings(workspace=folder, supervise=False, max_upload_mb=1, max_columns=50)
+    client = ApiClient(create_app(settings))
+    found = Api(client)
+    found.headers = {r: bearer(found.ws, f"lim-{r}", r) for r in ("reader", "contributor")}
+    try:
+        yield found
+    finally:
+        client.close()
+
+
+def _upload(api: Api, name: str, filename: str, content: bytes) -> httpx.Response:
+    return api.post(
+        "/api/v1/datasets",
+        "contributor",
+        data={"name": name},
+        files={"file": (filename, io.BytesIO(content), "text/csv")},
+    )
+
+
+def _csv(rows: int, seed: int = 0) -> bytes:
+    return make_frame("binary", seed=seed, rows=rows).to_csv(index=False).encode()
+
+
+def test_a_json_body_over_the_limit_is_refused_by_its_length(small):
+    body = b'{"tags": {"a": "' + b"x" * DEFAULT_BODY_BYTES + b'"}}'
+    answer = small.post(
+        "/api/v1/runs", "contributor", content=body, headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 413
+    assert "4 MiB" in answer.json()["error"]
+
+
+def test_a_streamed_body_without_a_length_is_cut_off_at_the_limit(small):
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(8):  # 8 MiB, no Content-Length
+            yield b" " * MIB
+
+    answer = small.post(
+        "/api/v1/runs", "contributor", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 413, answer.text
+    assert "larger than the limit of 4 MiB" in answer.json()["error"]
+
+
+def test_an_upload_over_the_upload_limit_is_refused(small):
+    answer = _upload(small, "too-big", "big.csv", b"a,b\n" + b"1,2\n" * (MIB // 3))
+    assert answer.status_code == 413
+    assert "1 MiB" in answer.json()["error"]
+
+
+def test_a_gzip_bomb_is_refused_by_its_size_once_decompressed(small):
+    bomb = gzip.compress(b"a,b\n" + b"0,0\n" * (16 * MIB // 4), compresslevel=6)
+    assert len(bomb) < 100 * 1024  # 16 MiB of text in under 100 KiB
+    answer = _upload(small, "bomb", "bomb.csv.gz", bomb)
+    assert answer.status_code == 413, answer.text
+    assert "larger than the limit of 1 MiB" in answer.json()["error"]
+
+
+def test_a_csv_of_too_many_columns_is_refused_before_its_rows_are_read(small):
+    header = ",".join(f"c{i}" for i in range(100_000))
+    answer = _upload(small, "wide", "wide.csv", (header + "\n" + "1," * 99_999 + "1\n").encode())
+    assert answer.status_code == 413, answer.text
+    assert "100,000 columns; the limit is 50" in answer.json()["error"]
+
+
+def test_a_wide_parquet_file_is_refused_by_its_metadata(small):
+    frame = make_frame("binary", seed=0, rows=5)
+    wide = frame.assign(**{f"extra{i}": 0 for i in range(60)})
+    buffer = io.BytesIO()
+    wide.to_parquet(buffer, index=False)
+    answer = _upload(small, "wide-pq", "wide.parquet", buffer.getvalue())
+    assert answer.status_code == 413
+    assert "columns; the limit is 50" in answer.json()["error"]
+
+
+def test_an_upload_within_bounds_registers_and_leaves_no_folder_behind(small):
+    answer = _upload(small, "fine", "fine.csv.gz", gzip.compress(_csv(200)))
+    assert answer.status_code == 201, answer.text
+    uploads = Path(small.client.app.state.settings.workspace) / UPLOADS_FOLDER
+    assert list(uploads.iterdir()) == []
+
+
+def test_listings_and_gets_leave_the_profile_out_and_its_route_serves_it(small):
+    assert _upload(small, "profiled", "p.csv", _csv(100, seed=3)).status_code == 201
+    listing = small.get("/api/v1/datasets", "reader").json()
+    assert all("profile" not in d for d in listing["items"])
+    assert "profile" not in small.get("/api/v1/datasets/profiled", "reader").json()
+    profile = small.get("/api/v1/datasets/profiled/versions/1/profile", "reader")
+    assert profile.status_code == 200
+    assert profile.json()["rows"] == 100
+    balance = small.get(
+        "/api/v1/datasets/profiled/versions/1/profile", "reader", params={"target": "y"}
+    )
+    assert set(balance.json()["class_balance"]) == {"yes", "no"}
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/v1/datasets/profiled", {"version": 2**63}),
+        ("/api/v1/datasets/profiled/versions/9223372036854775808/data", {}),
+        ("/api/v1/datasets/profiled/versions/0/profile", {}),
+        ("/api/v1/datasets", {"page_token": "9223372036854775808"}),
+        ("/api/v1/datasets", {"page_token": "²"}),
+        ("/api/v1/runs", {"page_token": "9223372036854775808"}),
+        ("/api/v1/runs", {"page_token": "²"}),
+        ("/api/v1/runs", {"max_results": 2**63}),
+    ],
+)
+def test_out_of_range_numbers_are_a_422(small, path, params):
+    answer = small.get(path, "reader", params=params)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]
