@@ -14,11 +14,15 @@ is rewritten for every endpoint on each rotation or deletion.
 
 A token verified once is trusted for `TOKEN_CACHE_S` seconds by the workspace object that
 verified it (never past its expiry): a server verifies the same token on every request,
-and the signature check and principal lookup were a tenth of a listing's time.
+and the signature check and principal lookup were a tenth of a listing's time. Every
+revocation replaces a stamp file among the artifacts (`REVOCATION_STAMP`); a cache whose
+stamp changed starts empty, so other API processes (one `os.stat` per request) refuse a
+revoked token on their next request too, not `TOKEN_CACHE_S` later.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +48,7 @@ AUDIENCE = SERVER_AUDIENCE
 OWNER_NAME = "owner"
 TOKEN_CACHE_S = 5.0  # a deleted principal's tokens work this long in other processes
 TOKEN_CACHE_SIZE = 1024
+REVOCATION_STAMP = "principals/revoked.stamp"
 
 
 class TokenCache:
@@ -54,6 +59,14 @@ class TokenCache:
         self.size = size
         self._entries: dict[str, tuple[Caller, float]] = {}  # token -> (caller, good until)
         self._lock = threading.Lock()
+        self.stamp: tuple[int, int] | None = None  # the revocation stamp it was filled under
+
+    def renew(self, stamp: tuple[int, int] | None) -> None:
+        """Start empty if a revocation happened since (the stamp changed)."""
+        if stamp != self.stamp:
+            with self._lock:
+                self._entries.clear()
+                self.stamp = stamp
 
     def get(self, token: str, now_s: float) -> Caller | None:
         """The caller of `token` if it was verified less than `ttl_s` ago and has not expired."""
@@ -83,13 +96,17 @@ class PrincipalOperations(WorkspaceBase):
     """Identities for automation and the tokens they use."""
 
     _token_cache: TokenCache | None = None
+    _stamp_path: str = ""
     rewrite_endpoint_configs: Callable[[], int]  # endpoints.py: they learn of revocations
 
     @property
     def token_cache(self) -> TokenCache:
-        """The tokens this workspace verified recently."""
+        """The tokens this workspace verified recently, none verified before the latest
+        revocation by any process."""
         if self._token_cache is None:
             self._token_cache = TokenCache()
+            self._stamp_path = str(self.artifacts.path(REVOCATION_STAMP))  # 20 us to build
+        self._token_cache.renew(_stamp(self._stamp_path))
         return self._token_cache
 
     def create_principal(self, name: str, role: str) -> PrincipalCredentials:
@@ -185,13 +202,16 @@ class PrincipalOperations(WorkspaceBase):
 
     def find_recent_caller(self, token: str) -> Caller | None:
         """Who `token` speaks for if this workspace verified it in the last `TOKEN_CACHE_S`
-        seconds (and it has not expired); None otherwise. No I/O."""
+        seconds (and it has not expired) and no revocation happened since; None otherwise.
+        No I/O but one `os.stat` of the revocation stamp."""
         return self.token_cache.get(token, time.time())
 
     def authenticate(self, token: str) -> Caller:
         """Who a bearer token speaks for; the principal must still exist."""
         now_s = time.time()
-        cached = self.token_cache.get(token, now_s)
+        cache = self.token_cache
+        stamp = cache.stamp
+        cached = cache.get(token, now_s)
         if cached is not None:
             return cached
         claims = verify_token(self.secrets.token_public_key, token, audiences=[AUDIENCE])
@@ -204,7 +224,8 @@ class PrincipalOperations(WorkspaceBase):
                     "the token was revoked: its principal's secret was rotated after it was issued"
                 )
             caller = Caller(principal_id=row.id, name=row.name, role=row.role)
-        self.token_cache.put(token, caller, claims.expires_at, now_s)
+        if self.token_cache.stamp == stamp:  # no revocation while it was looked up
+            cache.put(token, caller, claims.expires_at, now_s)
         return caller
 
     def _grant(self, client_id: str, secret: str, source: str) -> tuple[str, str, float] | None:
@@ -220,8 +241,14 @@ class PrincipalOperations(WorkspaceBase):
             return row.id, row.role, now.timestamp()
 
     def _revoked(self, principal_id: str) -> None:
-        """After a revocation is committed: forget cached tokens, tell the endpoints."""
+        """After a revocation is committed: forget cached tokens here and in the other
+        processes (a new stamp), tell the endpoints."""
         self.token_cache.forget(principal_id)
+        path = self.artifacts.path(REVOCATION_STAMP)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = path.with_name(f".{path.name}.{os.getpid()}")
+        fresh.write_text(f"{time.time()}\n")
+        fresh.replace(path)  # a new inode: seen even where file times are coarse
         self.rewrite_endpoint_configs()
 
     def _principal(self, session: Any, name: str, *, lock: bool = False) -> PrincipalRow:
@@ -229,6 +256,14 @@ class PrincipalOperations(WorkspaceBase):
         if row is None:
             raise NotFoundError(f"no principal named {name!r}")
         return row
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_ino, found.st_mtime_ns
 
 
 def _revoke(session: Any, principal_id: str, now: datetime, reason: str) -> None:

@@ -91,18 +91,28 @@ def test_a_verified_token_is_trusted_until_the_cache_lets_it_go(workspace):
     assert workspace.find_recent_caller(token) is None
     caller = workspace.authenticate(token)
     assert workspace.find_recent_caller(token) == caller
-    # Another process (another workspace object) that verified the token keeps trusting it
-    # for a few seconds after the principal is deleted here; this process stops at once.
+    other_token = workspace.issue_access_token(created.client_id, created.client_secret)
+    workspace._token_cache = TokenCache(ttl_s=0.0)  # the few seconds have passed
+    assert workspace.find_recent_caller(token) is None
+    assert workspace.authenticate(other_token.access_token) == caller
+
+
+def test_a_revocation_empties_the_token_cache_of_other_processes_at_once(workspace):
+    created = workspace.create_principal("ci-bot", "reader")
+    bystander = workspace.create_principal("bystander", "reader")
+    token = workspace.issue_access_token(created.client_id, created.client_secret).access_token
+    kept = workspace.issue_access_token(bystander.client_id, bystander.client_secret)
+    # Another API process (another workspace object) verified and cached both tokens.
     other = LocalWorkspace.open(workspace.folder, db_url=workspace.store.url)
     try:
-        assert other.authenticate(token) == caller
+        assert other.authenticate(token).name == "ci-bot"
+        assert other.authenticate(kept.access_token).name == "bystander"
+        assert other.find_recent_caller(kept.access_token) is not None
         workspace.delete_principal("ci-bot")
-        with pytest.raises(AuthenticationError, match="no longer exists"):
-            workspace.authenticate(token)
-        assert other.authenticate(token) == caller
-        other._token_cache = TokenCache(ttl_s=0.0)  # the few seconds have passed
+        assert other.find_recent_caller(token) is None  # its next request looks again
         with pytest.raises(AuthenticationError, match="no longer exists"):
             other.authenticate(token)
+        assert other.authenticate(kept.access_token).name == "bystander"  # verified anew
     finally:
         other.close()
 
