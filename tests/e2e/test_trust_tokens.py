@@ -193,3 +193,27 @@ def test_x_forwarded_for_does_not_choose_the_counted_address(server, owner):
             assert _grant(spoofer, server.url, target["client_id"], "bad").status_code == 401
         locked = _grant(spoofer, server.url, target["client_id"], target["secret"])
         assert locked.status_code == 429  # all five were counted against 127.0.0.1
+
+
+def test_with_two_api_processes_counts_and_revocations_are_shared(tmp_path):
+    """Connections spread over both processes: the throttle counts and the revocation
+    live in the store and the stamp file, not in one process's memory."""
+    folder, log = tmp_path / "ws", tmp_path / "server.log"
+    with running(folder, log, "--api-processes", "2") as server:
+        owner = server.login(**credentials(folder))
+        victim = _principal(server, owner, "tt-two", "reader")
+        fresh = httpx.Limits(max_keepalive_connections=0)  # a new connection per request
+        with httpx.Client(
+            transport=httpx.HTTPTransport(local_address="127.0.0.2", limits=fresh), timeout=30
+        ) as stranger:
+            for _ in range(MAX_FAILED_ATTEMPTS):
+                assert _grant(stranger, server.url, victim["client_id"], "bad").status_code == 401
+            locked = _grant(stranger, server.url, victim["client_id"], victim["secret"])
+            assert locked.status_code == 429
+        token = server.login(**victim)
+        with httpx.Client(base_url=server.url, limits=fresh, timeout=30) as client:
+            for _ in range(20):  # both processes verify and cache the token
+                assert client.get("/api/v1/models", headers=token).status_code == 200
+            assert client.delete("/api/v1/principals/tt-two", headers=owner).status_code == 204
+            after = [client.get("/api/v1/models", headers=token).status_code for _ in range(20)]
+        assert after == [401] * 20

@@ -19,9 +19,9 @@ class RemotePrincipals(RemoteBase):
         return self._list("/principals", Principal)
 
     def delete_principal(self, name: str) -> None:
-        """Remove a principal; its tokens stop working."""
+        """Remove a principal; its tokens (server and endpoint) stop working at once."""
         self._request("DELETE", f"/principals/{name}")
 
     def rotate_principal(self, name: str) -> PrincipalCredentials:
-        """A new secret for the principal; the old one stops working at once."""
+        """A new secret; the old one and every token issued before it stop working at once."""
         return self._send("POST", f"/principals/{name}/rotate", PrincipalCredentials)

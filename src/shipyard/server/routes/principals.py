@@ -35,11 +35,11 @@ def list_principals(ws: WorkspaceDep, _caller: OwnerDep) -> list[Principal]:
 
 @router.delete("/{name}", name="delete", status_code=status.HTTP_204_NO_CONTENT)
 def delete_principal(ws: WorkspaceDep, _caller: OwnerDep, name: str) -> None:
-    """Remove a principal; its tokens stop working."""
+    """Remove a principal; its tokens (server and endpoint) stop working at once."""
     ws.delete_principal(name)
 
 
 @router.post("/{name}/rotate", name="rotate", response_model=PrincipalCredentials)
 def rotate_principal(ws: WorkspaceDep, _caller: OwnerDep, name: str) -> PrincipalCredentials:
-    """A new secret; the old one stops working at once."""
+    """A new secret; the old one and every token issued before it stop working at once."""
     return ws.rotate_principal(name)
