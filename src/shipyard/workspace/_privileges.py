@@ -166,6 +166,7 @@ def give_endpoint(runner: Runner, config: Path) -> None:
     folder = config.parent
     prepare_endpoint(runner, folder, config=config, requests=folder / "requests")
     model = Path(EndpointConfig.read(config).model_path)
+    share_model(runner, model)
     needed = [Path(sys.executable), Path(shipyard.__file__).parent, config, model]
     if model.is_dir():
         needed += sorted(model.iterdir())
@@ -177,6 +178,30 @@ def give_endpoint(runner: Runner, config: Path) -> None:
                 f"({why}): make it readable for that user, or set {RUN_AS_ENV}=root to "
                 "run models as root (they can then read the workspace's secrets)"
             )
+
+
+def share_model(runner: Runner, folder: Path) -> None:
+    """Let the runner read one model folder (its group, 0750/0640): the artifact store
+    writes files 0600, and the runner needs only the models its endpoints serve."""
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    for root, dirs, files in os.walk(folder):
+        for name in [*dirs, *files]:
+            path = Path(root) / name
+            info = os.lstat(path)
+            if stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode):
+                os.chown(path, 0, runner.gid, follow_symlinks=False)
+                os.chmod(path, 0o750 if stat.S_ISDIR(info.st_mode) else SHARED_FILE_MODE)
+    os.chown(folder, 0, runner.gid, follow_symlinks=False)
+    os.chmod(folder, 0o750)
+
+
+def share_model_with_runner(folder: Path) -> None:
+    """When endpoint processes run as the runner, let it read model `folder` (at deploy or
+    update, before the endpoint's config names it)."""
+    runner = find_runner()
+    if runner is not None:
+        share_model(runner, folder)
 
 
 def share_workspace(runner: Runner, folder: Path) -> None:

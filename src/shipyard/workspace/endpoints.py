@@ -43,6 +43,7 @@ from shipyard.store.tables import EndpointRow
 from shipyard.telemetry.summary import TelemetrySummary, parse_duration, summarize
 from shipyard.workspace._base import WorkspaceBase
 from shipyard.workspace._health import served_model
+from shipyard.workspace._privileges import share_model_with_runner
 
 SLOTS = ("primary", "secondary")
 DEFAULT_WAIT_S = 90.0
@@ -320,6 +321,7 @@ class EndpointOperations(WorkspaceBase):
 
     def _write_config(self, row: EndpointRow) -> None:
         model_path = self.model_folder(row.model_name, row.model_version)  # type: ignore[attr-defined]
+        share_model_with_runner(model_path)  # before the config names it: a running process swaps
         folder = self.endpoint_dir(row.name)
         folder.mkdir(parents=True, exist_ok=True)
         config = EndpointConfig(

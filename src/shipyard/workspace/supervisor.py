@@ -31,6 +31,14 @@ from shipyard.core.schemas import EndpointState
 from shipyard.store.tables import EndpointRow
 from shipyard.workspace._base import DB_URL_ENV
 from shipyard.workspace._health import health
+from shipyard.workspace._privileges import (
+    Runner,
+    RunnerError,
+    child_env,
+    endpoint_runner,
+    give_endpoint,
+    open_private,
+)
 from shipyard.workspace.liveness import process_alive
 
 if TYPE_CHECKING:
@@ -65,6 +73,8 @@ class Supervisor:
         self.ws = ws
         self.endpoints: dict[str, _Endpoint] = {}
         self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._run_as: list[Runner | None] = []  # who endpoint processes run as, found once
+        self._shared: dict[str, int] = {}  # endpoint -> config mtime last given to the runner
 
     def run(
         self, stop: threading.Event | None = None, *, idle_exit_s: float | None = IDLE_EXIT_S
@@ -103,6 +113,7 @@ class Supervisor:
     # --- one endpoint --------------------------------------------------------------------
 
     def _serve(self, row: EndpointRow) -> None:
+        self._keep_shared(row)
         known = self.endpoints.setdefault(row.name, self._adopt(row))
         alive = [pid for pid in known.pids if self._alive(pid)]
         if len(alive) < len(known.pids):
@@ -168,7 +179,8 @@ class Supervisor:
     def _start(self, row: EndpointRow) -> int:
         log_path = self.ws.endpoint_log_path(row.name)
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "ab") as out:
+        runner = self._runner(row)
+        with open_private(log_path) as out:
             process = subprocess.Popen(
                 [
                     sys.executable,
@@ -185,6 +197,8 @@ class Supervisor:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # survives the supervisor
+                env=child_env(runner),
+                **(runner.popen_options() if runner is not None else {}),
             )
         self._children[process.pid] = process
         self._event(row.name, f"started process {process.pid} on {row.host}:{row.port}")
@@ -227,8 +241,44 @@ class Supervisor:
         path = self.ws.endpoint_log_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        with open(path, "a") as out:
+        with open_private(path, "a") as out:
             out.write(f"{stamp} INFO shipyard.supervisor {message}\n")
+
+    def _runner(self, row: EndpointRow) -> Runner | None:
+        """Who the endpoint's processes run as (see `_privileges`), its folder made ready;
+        an endpoint whose processes could not start that way fails at once, saying why."""
+        try:
+            if not self._run_as:
+                self._run_as.append(endpoint_runner(self.ws.folder))
+            runner = self._run_as[0]
+            if runner is not None:
+                give_endpoint(runner, self.ws.endpoint_config_path(row.name))
+        except (RunnerError, OSError) as exc:
+            known = self.endpoints.setdefault(row.name, _Endpoint())
+            known.crashes, known.healthy, known.last_error = MAX_CRASHES, False, str(exc)
+            self._event(row.name, f"cannot start: {exc}")
+            self.ws.report_endpoint(
+                row.name, state=EndpointState.FAILED.value, pids={}, failure_reason=str(exc)
+            )
+            raise
+        return runner
+
+    def _keep_shared(self, row: EndpointRow) -> None:
+        """A config the workspace rewrote (another model version) is given to the runner
+        again, so a running endpoint can read the model it is told to swap to."""
+        runner = self._run_as[0] if self._run_as else None
+        config = self.ws.endpoint_config_path(row.name)
+        try:
+            stamp = config.stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        if runner is None or self._shared.get(row.name) == stamp:
+            return
+        self._shared[row.name] = stamp
+        try:
+            give_endpoint(runner, config)
+        except (RunnerError, OSError) as exc:
+            self._event(row.name, f"its processes cannot read their new settings: {exc}")
 
 
 def _signal(pid: int, sig: int) -> None:
@@ -249,7 +299,8 @@ def _tail(path: Path, lines: int = 3) -> str:
 
 def try_lock(folder: Path) -> IO[str] | None:
     """The supervisor lock of a workspace if it is free (held until the handle closes)."""
-    handle = open(folder / LOCK_FILE, "a+")  # noqa: SIM115 - held for the process lifetime
+    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)  # not for the runner
+    handle = open(fd, "a+")  # noqa: SIM115 - held for the process lifetime
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -274,7 +325,7 @@ def ensure_running(folder: Path, db_url: str, artifacts: Path) -> None:
         "--artifacts",
         str(artifacts),
     ]
-    with open(folder / LOG_FILE, "ab") as out:
+    with open_private(folder / LOG_FILE) as out:
         # Through a short-lived middle process, so the supervisor is nobody's child: it
         # outlives this command and leaves no zombie or unwaited process behind.
         subprocess.run(

@@ -24,7 +24,6 @@ from shipyard.workspace._privileges import (
     make_private,
     open_private,
 )
-from tests.fixtures.runner import reachable
 
 NOBODY = Runner(name="nobody-test", uid=64_999, gid=64_999)
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="users and groups need root")
@@ -50,41 +49,39 @@ def test_a_user_code_process_inherits_no_secret_nor_path_to_one():
     assert (as_runner["HOME"], as_runner["USER"]) == ("/", "nobody-test")
 
 
+@as_root
 def test_the_runner_is_refused_by_the_first_folder_or_file_in_its_way(tmp_path):
-    secret = tmp_path / "ws" / "secrets.json"
-    secret.parent.mkdir(mode=0o700)
+    # The runner shares this process's uid, so the folders above tmp_path (pytest makes
+    # them 0700) let it pass as their owner; what is below belongs to other ids.
+    runner = Runner(name="r", uid=os.geteuid(), gid=64_998)
+    folder, secret = tmp_path / "ws", tmp_path / "ws" / "secrets.json"
+    folder.mkdir()
     secret.write_text("{}")
-    with reachable(tmp_path):
-        assert blocker(NOBODY, secret) == f"{secret.parent} is mode 700, owner {_owner(secret)}"
-        secret.parent.chmod(0o711)
-        secret.chmod(0o600)
-        assert blocker(NOBODY, secret) == f"{secret} is mode 600, owner {_owner(secret)}"
-        secret.chmod(0o644)
-        assert blocker(NOBODY, secret) is None
-        assert "No such file" in (blocker(NOBODY, tmp_path / "gone") or "")
+    os.chown(folder, 64_999, 64_999)
+    os.chown(secret, 64_999, 64_999)
+    folder.chmod(0o700)
+    assert blocker(runner, secret) == f"{folder} is mode 700, owner 64999:64999"
+    folder.chmod(0o711)
+    secret.chmod(0o600)
+    assert blocker(runner, secret) == f"{secret} is mode 600, owner 64999:64999"
+    secret.chmod(0o604)
+    assert blocker(runner, secret) is None
+    assert "No such file" in (blocker(runner, tmp_path / "gone") or "")
 
 
 @as_root
 def test_the_runner_may_pass_through_a_folder_of_its_group_but_not_list_it(tmp_path):
+    runner = Runner(name="r", uid=os.geteuid(), gid=64_998)
     folder = tmp_path / "ws"
     folder.mkdir()
-    os.chown(folder, 0, NOBODY.gid)
-    folder.chmod(0o710)
     (folder / "artifacts").mkdir(mode=0o755)
-    group = NOBODY
-    with reachable(tmp_path):
-        assert blocker(group, folder / "artifacts") is None
-        assert blocker(group, folder) is not None  # listing needs r, which the group lacks
-        folder.chmod(0o700)
-        assert blocker(group, folder / "artifacts") is not None
-
-
-def _owner(path: Path) -> str:
-    import grp
-    import pwd
-
-    info = path.stat()
-    return f"{pwd.getpwuid(info.st_uid).pw_name}:{grp.getgrgid(info.st_gid).gr_name}"
+    os.chown(folder, 64_999, runner.gid)
+    os.chown(folder / "artifacts", 64_999, 64_999)
+    folder.chmod(0o710)
+    assert blocker(runner, folder / "artifacts") is None
+    assert blocker(runner, folder) is not None  # listing needs r, which the group lacks
+    folder.chmod(0o700)
+    assert blocker(runner, folder / "artifacts") is not None
 
 
 def test_private_files_are_created_0600_and_older_ones_fixed(tmp_path):
