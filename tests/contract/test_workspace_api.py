@@ -224,6 +224,39 @@ def test_a_run_without_a_model_cannot_be_registered(api, unique):
         api.ws.register_model(unique("model"), run.id)
 
 
+def test_models_upload_records_the_uploader(api, unique, tmp_path):
+    registered = api.ws.register_model(unique("model"), api.seed.run_id)
+    folder = api.ws.download_model(registered.ref, tmp_path / "made-elsewhere")
+    name = unique("uploaded")
+
+    uploaded = api.ws.upload_model(name, folder, description="by hand", tags={"k": "v"})
+
+    assert (uploaded.ref, uploaded.run_id, uploaded.description) == (f"{name}:1", None, "by hand")
+    assert uploaded.descriptor == registered.descriptor
+    who = uploaded.tags.pop("uploaded_by")
+    assert uploaded.tags == {"k": "v"}
+    if api.mode == "local":
+        assert who.startswith("local:")
+    else:  # the calling principal, recorded by the server
+        assert who in {p.client_id for p in api.ws.list_principals()}
+    assert api.ws.get_model(name).tags["uploaded_by"] == who
+    with pytest.raises(InvalidInputError, match="uploaded_by"):
+        api.ws.upload_model(name, folder, tags={"uploaded_by": "someone else"})
+    with pytest.raises(InvalidInputError, match="is not a folder"):
+        api.ws.upload_model(name, tmp_path / "missing")
+
+
+def test_a_finished_run_keeps_its_artifacts(api, unique):
+    run = api.ws.create_run(unique("exp"))
+    api.ws.log_artifact(run.id, "model/model.joblib", b"as finished")
+    api.ws.set_run_status(run.id, RunStatus.COMPLETED)
+    with pytest.raises(ConflictError, match=f"run {run.id} is completed"):
+        api.ws.log_artifact(run.id, "model/model.joblib", b"rewritten")
+    assert api.ws.read_artifact(run.id, "model/model.joblib") == b"as finished"
+    api.ws.set_tags(run.id, {"reviewed": "yes"})  # tags still change
+    assert api.ws.get_run(run.id).tags == {"reviewed": "yes"}
+
+
 def test_local_and_remote_register_the_same_model(seed, tmp_path):
     """The same seeded run registered on both sides gives the same version, ids aside."""
     varying = {"id", "created_at"}

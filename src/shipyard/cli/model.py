@@ -1,4 +1,5 @@
-"""`shipyard model`: the model registry; register a run's model, list, show and download."""
+"""`shipyard model`: the model registry; register a run's model or upload one, list, show and
+download."""
 
 from __future__ import annotations
 
@@ -58,6 +59,41 @@ def register(
     render.say(
         Console(),
         f"Registered {version.ref} from run {version.run_id} (id {version.id})",
+        f"Look at it: shipyard model show {version.ref}{flags}",
+    )
+
+
+@app.command("upload")
+def upload(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
+    source: Annotated[
+        Path,
+        typer.Option(
+            "--from", metavar="DIR", help="The model folder (model.joblib, descriptor.json)."
+        ),
+    ],
+    description: Annotated[str | None, typer.Option(help="What the model is for.")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option(metavar="KEY=VALUE", help="A tag; repeat for more.")
+    ] = None,
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+    server: ServerOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Upload the model folder DIR as the next version of model NAME, recording who uploaded
+    it (a model not trained by Shipyard's AutoML registers only this way)."""
+    tags = parse_tags(tag or [])
+    with open_workspace(workspace, db, server, config) as ws:
+        version = ws.upload_model(name, source, description=description, tags=tags)
+    if as_json:
+        render.echo_json(version)
+        return
+    flags = workspace_flags(workspace, db, server, config)
+    render.say(
+        Console(),
+        f"Uploaded {version.ref} (by {version.tags.get('uploaded_by')}, id {version.id})",
         f"Look at it: shipyard model show {version.ref}{flags}",
     )
 
@@ -184,6 +220,7 @@ def _fields(version: ModelVersion, others: list[int]) -> dict[str, Any]:
         "classes": ", ".join(map(str, classes)) if classes else None,
         "learner": version.learner,
         "run": version.run_id,
+        "uploaded by": version.tags.get("uploaded_by"),
         "dataset": version.dataset,
         "created": render.when(version.created_at),
         "all versions": ", ".join(map(str, others)),

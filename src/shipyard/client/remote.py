@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -269,6 +271,37 @@ class RemoteWorkspace(RemoteEndpoints, RemotePrincipals):
             "tags": dict(tags or {}),
         }
         return self._send("POST", "/models", ModelVersion, body)
+
+    def upload_model(
+        self,
+        name: str,
+        folder: str | Path,
+        *,
+        uploaded_by: str | None = None,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> ModelVersion:
+        """Upload a model folder as the next version of `name` (the server records the
+        calling principal as its uploader)."""
+        if uploaded_by is not None:
+            raise InvalidInputError("the server records who uploads; leave uploaded_by out")
+        source = Path(folder)
+        if not source.is_dir():
+            raise InvalidInputError(f"{source} is not a folder")
+        with tempfile.TemporaryFile() as archive:  # zipped on disk: models can be large
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+                for path in sorted(source.rglob("*")):
+                    if path.is_file():
+                        zipped.write(path, path.relative_to(source).as_posix())
+            archive.seek(0)
+            form = {"description": description, "tags": json.dumps(dict(tags or {}))}
+            response = self._request(
+                "POST",
+                f"/models/{name}/versions",
+                data={k: v for k, v in form.items() if v is not None},
+                files={"file": (f"{name}.zip", archive, "application/zip")},
+            )
+        return ModelVersion.model_validate(response.json())
 
     def get_model(self, ref: str, version: int | None = None) -> ModelVersion:
         """A model version: the latest unless `version` (or `NAME:VERSION`) says which."""

@@ -128,6 +128,15 @@ class WorkspaceAPI(Protocol):
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> ModelVersion: ...
+    def upload_model(
+        self,
+        name: str,
+        folder: str | Path,
+        *,
+        uploaded_by: str | None = None,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> ModelVersion: ...
     def get_model(self, ref: str, version: int | None = None) -> ModelVersion: ...
     def list_models(
         self, *, max_results: int = 100, page_token: str | None = None

@@ -29,6 +29,7 @@ class EndpointConfig:
     auth_mode: str = "key"
     key_hashes: tuple[str, ...] = ()
     token_public_key: str | None = None
+    model_public_key: str | None = None  # verifies the model folder's signed manifest
     token_audiences: tuple[str, ...] = ()
     revoked: dict[str, float] = field(default_factory=dict)  # principal id -> not before
     logging: bool = False

@@ -9,6 +9,10 @@ config takes effect at once: keys, auth mode, logging, sample rate, body limit. 
 thread while the old model keeps serving, then swapped in with one assignment; a model
 that fails to load or to score its example is not swapped in: the error is logged and
 kept in `load_error` (reported by `/health`) until a model loads.
+
+When the config carries the workspace's `model_public_key`, a model folder is loaded only
+if it matches its manifest signed by the workspace (every file's sha256 and size): a file
+changed on disk after registration is refused before anything is unpickled.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from shipyard.auth.manifest import ManifestError, verify_folder
 from shipyard.core.errors import InvalidInputError, ModelError
 from shipyard.core.interface import ScoringModel
 from shipyard.serving.config import EndpointConfig
@@ -57,8 +62,22 @@ class ServedModel:
         object.__setattr__(self, "name_version", split_ref(self.ref))
 
 
-def load_served(load_model: ModelLoader, ref: str, path: str) -> ServedModel:
-    """Load the model at `path` and check that it scores its own example row."""
+def load_served(
+    load_model: ModelLoader, ref: str, path: str, public_key: str | None = None
+) -> ServedModel:
+    """Load the model at `path` and check that it scores its own example row.
+
+    Args:
+        public_key: the workspace's manifest key (PEM); when given, nothing in `path` is
+            loaded unless the folder matches its signed manifest (`ManifestError` if not).
+    """
+    if public_key is not None:
+        name, version = split_ref(ref)
+        try:
+            verify_folder(public_key, path, model=name, version=int(version))
+        except (ManifestError, ValueError) as exc:
+            logger.error("refusing to load model %s: %s", ref, exc)
+            raise ManifestError(f"model {ref} refused: {exc}") from None
     model = load_model(path)
     if not isinstance(model, ScoringModel):
         raise ModelError(f"{path} did not load as a scoring model")
@@ -109,7 +128,7 @@ class Runtime:
         path = Path(config_path)
         stamp, raw = _stamp(path), path.read_bytes()
         config = EndpointConfig.from_json(raw)
-        served = load_served(load_model, config.model, config.model_path)
+        served = load_served(load_model, config.model, config.model_path, config.model_public_key)
         return cls(path, load_model, config, served, stamp, raw)
 
     def refresh(self, *, deep: bool = False) -> bool:
@@ -189,7 +208,9 @@ class Runtime:
     def _load(self, config: EndpointConfig) -> None:
         logger.info("loading model %s from %s", config.model, config.model_path)
         try:
-            served = load_served(self.load_model, config.model, config.model_path)
+            served = load_served(
+                self.load_model, config.model, config.model_path, config.model_public_key
+            )
         except Exception as exc:
             logger.exception("model %s not loaded; still serving %s", config.model, self.served.ref)
             self.load_error = f"model {config.model} not loaded: {exc}"

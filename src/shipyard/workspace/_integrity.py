@@ -24,6 +24,7 @@ from typing import Any
 
 from shipyard.auth.manifest import MANIFEST_FILE, FileDigest, file_digest, folder_digests
 from shipyard.automl.model import DESCRIPTOR_FILE, FORMAT, MODEL_FILE
+from shipyard.automl.result import RESULT_FILE
 from shipyard.core.errors import InvalidInputError
 from shipyard.store import Session
 from shipyard.store import checksums as q
@@ -83,7 +84,7 @@ def copy_upload(source: Path, staging: Path) -> dict[str, Any]:
     if not source.is_dir():
         raise InvalidInputError(f"{source} is not a folder")
     names = {p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()}
-    extra = sorted(names - {*MODEL_FILES, MANIFEST_FILE})
+    extra = sorted(names - {*MODEL_FILES, RESULT_FILE, MANIFEST_FILE})
     missing = [n for n in MODEL_FILES if n not in names]
     if missing or extra:
         problem = f"lacks {', '.join(missing)}" if missing else f"holds {', '.join(extra[:5])}"
@@ -93,6 +94,8 @@ def copy_upload(source: Path, staging: Path) -> dict[str, Any]:
         )
     descriptor = _descriptor(source / DESCRIPTOR_FILE)
     shutil.copyfile(source / MODEL_FILE, staging / MODEL_FILE)
+    if RESULT_FILE in names:  # the search's report, read as JSON by whoever downloads it
+        shutil.copyfile(source / RESULT_FILE, staging / RESULT_FILE)
     descriptor["model_sha256"] = file_digest(staging / MODEL_FILE).sha256
     (staging / DESCRIPTOR_FILE).write_text(json.dumps(descriptor, indent=2))
     return descriptor

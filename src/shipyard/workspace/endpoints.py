@@ -331,6 +331,7 @@ class EndpointOperations(WorkspaceBase):
             auth_mode=row.auth_mode,
             key_hashes=tuple(row.key_hashes[s] for s in SLOTS) if row.auth_mode == "key" else (),
             token_public_key=self.secrets.token_public_key if row.auth_mode == "token" else None,
+            model_public_key=self.secrets.token_public_key,
             token_audiences=(endpoint_audience(row.id),),
             revoked=self.token_revocations() if row.auth_mode == "token" else {},
             logging=row.logging,

@@ -4,7 +4,9 @@ endpoint verifies before it loads anything (see `shipyard.auth.manifest`)."""
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -72,7 +74,7 @@ class ModelOperations(WorkspaceBase):
         name: str,
         folder: str | Path,
         *,
-        uploaded_by: str,
+        uploaded_by: str | None = None,
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> ModelVersion:
@@ -81,9 +83,15 @@ class ModelOperations(WorkspaceBase):
 
         The workspace computes the checksums itself and signs the version's manifest; the
         model is never unpickled here (only an endpoint process loads it).
+
+        Args:
+            uploaded_by: the uploader (the server passes the calling principal's id);
+                `local:<user name>` by default.
         """
         check_name(name, "model name")
-        if not uploaded_by or not uploaded_by.strip():
+        if uploaded_by is None:
+            uploaded_by = f"local:{_user_name()}"
+        if not uploaded_by.strip():
             raise InvalidInputError("an uploaded model names who uploaded it (uploaded_by)")
         clean_tags = {**_clean_tags(tags), UPLOADED_BY: uploaded_by}
         lineage = _Lineage(None, None, {}, description, clean_tags, UPLOAD)
@@ -283,3 +291,10 @@ def _clean_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
 
 def _digests(manifest: Mapping[str, Any]) -> dict[str, FileDigest]:
     return {k: FileDigest(v["sha256"], v["size"]) for k, v in manifest["files"].items()}
+
+
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container without a passwd entry)
+        return str(os.getuid())

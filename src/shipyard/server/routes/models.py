@@ -1,25 +1,70 @@
-"""The model registry: register a run's model, list, show, versions, download as a zip."""
+"""The model registry: register a run's model or upload one, list, show, versions, download."""
 
 from __future__ import annotations
 
 import io
+import json
+import shutil
+import tempfile
 import zipfile
+from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import Response
 
+from shipyard.core.errors import InvalidInputError
 from shipyard.core.schemas import ModelVersion, Page, RegisteredModel
 from shipyard.server.deps import ContributorDep, ReaderDep, WorkspaceDep
 from shipyard.server.routes._files import attachment
 from shipyard.server.schemas import ModelCreate
+from shipyard.workspace.archives import unpack_model_archive
 
 router = APIRouter(prefix="/models", tags=["models"])
 
 
 @router.post("", name="create", response_model=ModelVersion, status_code=status.HTTP_201_CREATED)
 def register_model(ws: WorkspaceDep, _caller: ContributorDep, body: ModelCreate) -> ModelVersion:
-    """Register the model of a completed AutoML run as the next version of `name`."""
+    """Register the model of a completed AutoML run as the next version of `name`.
+
+    Only a model the AutoML engine wrote registers this way; a model made elsewhere is
+    uploaded with `POST /models/{name}/versions`.
+    """
     return ws.register_model(body.name, body.run_id, description=body.description, tags=body.tags)
+
+
+@router.post(
+    "/{name}/versions",
+    name="upload",
+    response_model=ModelVersion,
+    status_code=status.HTTP_201_CREATED,
+)
+def upload_model(
+    ws: WorkspaceDep,
+    caller: ContributorDep,
+    name: str,
+    file: Annotated[UploadFile, File(description="A zip or tar of the model folder")],
+    description: Annotated[str | None, Form()] = None,
+    tags: Annotated[str | None, Form(description="A JSON object of tag names to values")] = None,
+) -> ModelVersion:
+    """Upload a model folder (model.joblib, descriptor.json) as the next version of `name`.
+
+    The version records the calling principal as `uploaded_by`; the workspace computes the
+    checksums and signs the manifest the endpoint checks. Nothing is unpickled here.
+    """
+    clean_tags = _tags(tags)
+    with tempfile.TemporaryDirectory(prefix="shipyard-upload-") as folder:
+        archive = Path(folder) / "model.archive"
+        with archive.open("wb") as out:
+            shutil.copyfileobj(file.file, out)
+        unpacked = unpack_model_archive(archive, Path(folder) / "model")
+        return ws.upload_model(
+            name,
+            unpacked,
+            uploaded_by=caller.principal_id,
+            description=description,
+            tags=clean_tags,
+        )
 
 
 @router.get("", name="list", response_model=Page[RegisteredModel])
@@ -59,3 +104,15 @@ def download_model(ws: WorkspaceDep, _caller: ReaderDep, name: str, version: int
             if path.is_file():
                 archive.write(path, path.relative_to(folder).as_posix())
     return attachment(buffer.getvalue(), f"{name}-{version}.zip", "application/zip")
+
+
+def _tags(text: str | None) -> dict[str, str]:
+    if not text:
+        return {}
+    try:
+        tags = json.loads(text)
+    except ValueError:
+        raise InvalidInputError("tags must be a JSON object of names to text") from None
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise InvalidInputError("tags must be a JSON object of names to text")
+    return tags
