@@ -139,19 +139,19 @@ class CheckedStream(io.RawIOBase):
         first = data.find(b"\n")
         if first < 0:
             self.line += len(data)
-        else:
-            longest = self.line + first
-            if len(data) > most:
-                longest = max(longest, *(len(part) for part in data.split(b"\n")[1:-1]))
-            if longest > most:
-                self._fail(self._line_message(most))
-            self.lines += data.count(b"\n")
-            self.line = len(data) - data.rfind(b"\n") - 1
-        if self.line > most:
-            self._fail(self._line_message(most))
+            self._check_line(self.line, self.lines, most)
+            return
+        self._check_line(self.line + first, self.lines, most)
+        if len(data) > most:  # a whole line may lie inside this chunk
+            for offset, part in enumerate(data.split(b"\n")[1:-1], start=1):
+                self._check_line(len(part), self.lines + offset, most)
+        self.lines += data.count(b"\n")
+        self.line = len(data) - data.rfind(b"\n") - 1
+        self._check_line(self.line, self.lines, most)
 
-    def _line_message(self, most: int) -> str:
-        return f"{self.name}: line {self.lines:,} is longer than the limit of {describe(most)}"
+    def _check_line(self, length: int, number: int, most: int) -> None:
+        if length > most:
+            self._fail(f"{self.name}: line {number:,} is longer than the limit of {describe(most)}")
 
     def _fail(self, message: str) -> None:
         self.error = PayloadTooLargeError(message)

@@ -67,7 +67,10 @@ def test_a_streamed_body_without_a_length_is_cut_off_at_the_limit(small):
             yield b" " * MIB
 
     answer = small.post(
-        "/api/v1/runs", "contributor", content=chunks(), headers={"content-type": "application/json"}
+        "/api/v1/runs",
+        "contributor",
+        content=chunks(),
+        headers={"content-type": "application/json"},
     )
     assert answer.status_code == 413, answer.text
     assert "larger than the limit of 4 MiB" in answer.json()["error"]
@@ -142,3 +145,41 @@ def test_out_of_range_numbers_are_a_422(small, path, params):
     answer = small.get(path, "reader", params=params)
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"]
+
+
+@pytest.fixture(scope="module")
+def run_id(small: Api) -> str:
+    answer = small.post("/api/v1/runs", "contributor", json={"experiment": "bounds"})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+def test_reader_queries_that_were_500s_are_answered_or_refused(small, run_id):
+    found = small.get("/api/v1/runs", "reader", params={"where": "created_at > 2020-01-01"})
+    assert found.status_code == 200, found.text
+    assert run_id in {r["id"] for r in found.json()["items"]}
+    seventy = " and ".join(f"metrics.m{i} > 0" for i in range(70))
+    refusals = [
+        ({"where": seventy}, "at most 20"),
+        ({"where": "started_at > soon"}, "date or time"),
+        ({"page_token": "²"}, "invalid page token"),
+    ]
+    for params, message in refusals:
+        answer = small.get("/api/v1/runs", "reader", params=params)
+        assert answer.status_code == 422, (params, answer.text)
+        assert message in answer.json()["error"]
+    tail = small.get(f"/api/v1/runs/{run_id}/logs", "reader", params={"tail": 2**63})
+    assert tail.status_code == 422
+    assert "query.tail" in tail.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [("model/a%00b.txt", "control character"), (f"model/{'a' * 256}", "at most 200 bytes")],
+)
+def test_artifact_paths_with_nul_or_overlong_parts_are_a_422(small, run_id, path, message):
+    url = f"/api/v1/runs/{run_id}/artifacts/{path}"
+    put = small.call("PUT", url, "contributor", content=b"x")
+    assert put.status_code == 422, put.text
+    assert message in put.json()["error"]
+    assert small.get(url, "reader").status_code == 422

@@ -12,11 +12,13 @@ import shutil
 from pathlib import PurePath
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, Request, UploadFile, status
 from fastapi.responses import Response
 
+from shipyard.core.errors import InvalidInputError
 from shipyard.core.schemas import Dataset, DatasetProfile, Page
 from shipyard.server.deps import ContributorDep, ReaderDep, WorkspaceDep
+from shipyard.server.routes._bounds import VersionPath, VersionQuery
 from shipyard.server.routes._files import attachment
 from shipyard.server.settings import ServerSettings
 from shipyard.workspace.files import TableLimits
@@ -26,9 +28,6 @@ router = APIRouter(prefix="/datasets", tags=["datasets"])
 
 PARQUET = "application/vnd.apache.parquet"
 MIB = 1024 * 1024
-# Versions are numbered from 1; a number past this is no version (and no SQL integer).
-VersionQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
-_VersionPath = Path(ge=1, le=2**31 - 1)
 
 
 def table_limits(settings: ServerSettings) -> TableLimits:
@@ -55,9 +54,12 @@ def create_dataset(
         with path.open("wb") as out:
             shutil.copyfileobj(file.file, out, MIB)
         limits = table_limits(settings)
-        return ws.register_dataset(
-            name, path, description=description, target=target, limits=limits
-        )
+        try:
+            return ws.register_dataset(
+                name, path, description=description, target=target, limits=limits
+            )
+        except InvalidInputError as exc:  # name the file as sent, not where the server put it
+            raise type(exc)(str(exc).replace(f"{folder}/", "")) from None
 
 
 @router.get("", name="list", response_model=Page[Dataset])
@@ -88,9 +90,7 @@ def list_versions(ws: WorkspaceDep, _caller: ReaderDep, name: str) -> list[Datas
     response_class=Response,
     responses={200: {"content": {PARQUET: {}}, "description": "The rows as Parquet"}},
 )
-def get_data(
-    ws: WorkspaceDep, _caller: ReaderDep, name: str, version: Annotated[int, _VersionPath]
-) -> Response:
+def get_data(ws: WorkspaceDep, _caller: ReaderDep, name: str, version: VersionPath) -> Response:
     """The rows of a dataset version as a Parquet file."""
     dataset = ws.get_dataset(name, version)
     buffer = io.BytesIO()
@@ -105,7 +105,7 @@ def get_version_profile(
     ws: WorkspaceDep,
     _caller: ReaderDep,
     name: str,
-    version: Annotated[int, _VersionPath],
+    version: VersionPath,
     target: str | None = None,
 ) -> DatasetProfile:
     """Column types, missing values and, with `target`, its class balance."""
