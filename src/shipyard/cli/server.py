@@ -25,8 +25,9 @@ from shipyard.cli._workspace import (
 )
 from shipyard.core.schemas import PrincipalCredentials
 from shipyard.server import ServerSettings
-from shipyard.server.serve import listen_socket, serve
+from shipyard.server.serve import serve
 from shipyard.server.settings import DEFAULT_HOST, DEFAULT_PORT
+from shipyard.serving._http import listen_socket
 from shipyard.workspace.jobs import MAX_BUDGET_ENV, MAX_TRIALS_ENV, JobLimits
 
 app = typer.Typer(
@@ -55,6 +56,15 @@ def start(
             "connections across them). One per core suits many concurrent clients.",
         ),
     ] = 1,
+    endpoint_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="ADDR",
+            help="An interface endpoints deployed over REST may listen on besides loopback "
+            "(e.g. 0.0.0.0 for every one); repeat the option for several.",
+            show_default=False,
+        ),
+    ] = None,
     max_budget: Annotated[
         float | None,
         typer.Option(
@@ -123,11 +133,12 @@ def start(
         workers=workers,
         api_processes=api_processes,
         config_path=config,
+        endpoint_hosts=tuple(endpoint_host or ()),
         job_limits=job_limits(max_budget, max_trials),
         **{k: v for k, v in bounds.items() if v is not None},  # type: ignore[arg-type]
     )
     # The port first: a busy one fails the start before anything is created or said.
-    sock = listen_socket(settings.host, settings.port, reuse_port=settings.shares_port)
+    sock = listen_socket(settings.host, settings.port)
     with settings.open_workspace() as ws:
         credentials = ws.ensure_owner()
     console = Console()

@@ -75,8 +75,10 @@ def worker_command(settings: ServerSettings) -> list[str]:
 
 
 def api_command(settings: ServerSettings) -> list[str]:
-    """The command line of one more API process on the server's port."""
+    """The command line of one more API process, on the listening socket it inherits."""
     address = ["--host", settings.host, "--port", str(settings.port)]
+    address += ["--fd", str(settings.listen_fd)]
+    address += [arg for host in settings.endpoint_hosts for arg in ("--endpoint-host", host)]
     return [sys.executable, "-m", "shipyard.server.serve", *address, *settings.child_argv()]
 
 
@@ -85,12 +87,18 @@ class ChildProcesses:
     server. The database URL reaches them through `env`, never the command line."""
 
     def __init__(
-        self, what: str, command: list[str], count: int, env: dict[str, str] | None = None
+        self,
+        what: str,
+        command: list[str],
+        count: int,
+        env: dict[str, str] | None = None,
+        pass_fds: tuple[int, ...] = (),
     ) -> None:
         self.what = what
         self.command = command
         self.count = count
         self.env = env
+        self.pass_fds = pass_fds
         self.processes: list[subprocess.Popen[bytes]] = []
         self.restarts = 0
         self.stop_event = threading.Event()
@@ -117,7 +125,9 @@ class ChildProcesses:
                 process.wait(STOP_TIMEOUT_S)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, env=self.env)
+        process = subprocess.Popen(
+            self.command, stdin=subprocess.DEVNULL, env=self.env, pass_fds=self.pass_fds
+        )
         log.info("started %s %d", self.what, process.pid)
         return process
 
@@ -142,9 +152,11 @@ class Background:
         self.supervisor = SupervisorThread(ws) if settings.supervise else None
         env = settings.child_env()
         self.workers = ChildProcesses("job worker", worker_command(settings), settings.workers, env)
-        self.api = ChildProcesses(
-            "API process", api_command(settings), settings.api_processes - 1, env
-        )
+        extra_api = settings.api_processes - 1
+        if extra_api and settings.listen_fd is None:
+            raise RuntimeError("further API processes need the listening socket (serve())")
+        fds = (settings.listen_fd,) if extra_api and settings.listen_fd is not None else ()
+        self.api = ChildProcesses("API process", api_command(settings), extra_api, env, fds)
 
     def start(self) -> None:
         if self.supervisor is not None:

@@ -3,15 +3,16 @@
 `serve(settings)` listens on the settings' address and serves the app until SIGINT or
 SIGTERM. With `api_processes` > 1 the first process (the one `shipyard server start`
 runs) owns the background work (endpoint supervisor, job workers) and starts the other
-API processes, each one `python -m shipyard.server.serve`; every process binds its own
-socket to the same port with `SO_REUSEPORT`, so the kernel spreads the connections
-across them (a listening socket shared through fork would leave most connections to
-whichever process wakes first). Only processes of the same user may join the port.
+API processes, each one `python -m shipyard.server.serve --fd N`: the first process binds
+the port once and the others inherit that listening socket as descriptor N, so they
+accept from one queue and no other process can join the port (with SO_REUSEPORT, any
+process of the same user could, and took a share of the connections: issue 10).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import socket
 import sys
@@ -19,47 +20,28 @@ from pathlib import Path
 
 import uvicorn
 
-from shipyard.core.errors import InvalidInputError
 from shipyard.server.app import create_app
 from shipyard.server.settings import ServerSettings
+from shipyard.serving._http import (
+    inherited_socket,
+    listen_socket,
+    raise_descriptor_limit,
+    timed_protocol,
+)
 from shipyard.workspace import DB_URL_ENV
 from shipyard.workspace.liveness import when_parent_exits
 
-BACKLOG = 2048  # uvicorn's default
-
-
-def listen_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
-    """A TCP socket bound to (`host`, `port`) and listening, shared with `SO_REUSEPORT`.
-
-    Created from the address's own protocol number (IPPROTO_TCP), as uvicorn's would be:
-    asyncio switches Nagle's algorithm off (TCP_NODELAY) only on sockets that say TCP,
-    and a kept-alive connection with it on waits ~40 ms on every small answer.
-    """
-    if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
-        raise InvalidInputError("several API processes need SO_REUSEPORT, which this OS lacks")
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind(address)
-        sock.listen(BACKLOG)
-    except OSError as exc:
-        sock.close()
-        raise InvalidInputError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    return sock
-
 
 def serve(settings: ServerSettings, sock: socket.socket | None = None) -> None:
-    """Serve the app on `sock` (default: a socket on the settings' address, see
-    `listen_socket`) until SIGINT or SIGTERM."""
+    """Serve the app on `sock` (default: a socket bound now to the settings' address, see
+    `listen_socket`) until SIGINT or SIGTERM; further API processes inherit it."""
+    raise_descriptor_limit()
     if sock is None:
-        sock = listen_socket(settings.host, settings.port, reuse_port=settings.shares_port)
+        sock = listen_socket(settings.host, settings.port)
+    settings = dataclasses.replace(settings, listen_fd=sock.fileno())
     config = uvicorn.Config(
         create_app(settings),
+        http=timed_protocol(),
         host=settings.host,
         port=settings.port,
         log_level="info",
@@ -77,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="One API process of a Shipyard server.")
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--fd", type=int, required=True, help="the inherited listening socket")
+    parser.add_argument("--endpoint-host", action="append", default=[])
     parser.add_argument("--workspace", required=True)
     parser.add_argument("--artifacts")
     args = parser.parse_args(argv)
@@ -89,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         supervise=False,
         api_processes=1,
         join_port=True,
+        endpoint_hosts=tuple(args.endpoint_host),
     )
-    serve(settings)
+    serve(settings, inherited_socket(args.fd))
     return 0
 
 

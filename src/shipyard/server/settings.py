@@ -52,6 +52,9 @@ class ServerSettings:
     supervise: bool = True  # run the endpoint supervisor in the server process
     api_processes: int = 1  # processes answering requests on the port (this one included)
     join_port: bool = False  # this process is one more API process of a running server
+    listen_fd: int | None = None  # the listening socket, inherited by further API processes
+    # Interfaces endpoints may listen on besides loopback (`--endpoint-host`, repeatable).
+    endpoint_hosts: tuple[str, ...] = ()
     # Repeated listings answered from memory while the data is unchanged; off with
     # SHIPYARD_ANSWER_CACHE=off (to measure or rule it out).
     answer_cache: bool = field(
@@ -75,11 +78,6 @@ class ServerSettings:
             raise InvalidInputError("workers must be 0 or more")
         if self.api_processes < 1:
             raise InvalidInputError("api processes must be 1 or more")
-
-    @property
-    def shares_port(self) -> bool:
-        """Whether the listening socket is shared with other API processes (SO_REUSEPORT)."""
-        return self.api_processes > 1 or self.join_port
 
     def child_argv(self) -> list[str]:
         """The workspace arguments of a child process (`--workspace`, `--artifacts`)."""
@@ -109,4 +107,9 @@ class ServerSettings:
 
     def open_workspace(self) -> LocalWorkspace:
         """Open the workspace, bringing its database schema up to date (or refusing it)."""
-        return LocalWorkspace.open(self.workspace, db_url=self.db_url, artifacts=self.artifacts)
+        ws = LocalWorkspace.open(self.workspace, db_url=self.db_url, artifacts=self.artifacts)
+        # Over REST, endpoints listen on loopback or an interface the owner allowed, and
+        # never on the server's own port.
+        ws.endpoint_hosts = frozenset(self.endpoint_hosts)
+        ws.reserved_ports = {self.port: "the Shipyard server"}
+        return ws

@@ -19,6 +19,10 @@ def endpoints(session: Session, *, include_deleted: bool = False) -> list[Endpoi
     return list(session.scalars(stmt))
 
 
-def ports_in_use(session: Session) -> set[int]:
-    rows = session.scalars(select(EndpointRow.port).where(EndpointRow.state != "deleted"))
-    return set(rows)
+def port_holders(session: Session) -> dict[int, str]:
+    """The port of every endpoint that holds one (running, failed or being deleted) and
+    its name."""
+    rows = session.execute(
+        select(EndpointRow.port, EndpointRow.name).where(EndpointRow.state != "deleted")
+    )
+    return {int(port): str(name) for port, name in rows}

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -259,6 +260,16 @@ class EndpointRow(Base):
     """A real-time endpoint: what should run (desired) and what the supervisor saw (state)."""
 
     __tablename__ = "endpoints"
+    # One live endpoint per port (issue 10): a partial unique index, on SQLite and PostgreSQL.
+    __table_args__ = (
+        Index(
+            "ux_endpoints_live_port",
+            "port",
+            unique=True,
+            sqlite_where=text("desired = 'running'"),
+            postgresql_where=text("desired = 'running'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(NAME, unique=True)

@@ -9,15 +9,17 @@ the endpoint answers its health check, `update_endpoint` when it serves the new 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
-import socket
+import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from shipyard.auth import hash_secret, issue_token
@@ -35,6 +37,7 @@ from shipyard.core.ids import new_id
 from shipyard.core.interface import WorkspaceAPI
 from shipyard.core.names import check_name
 from shipyard.core.schemas import Endpoint, EndpointKeys, EndpointState
+from shipyard.serving._http import listen_socket, port_holder
 from shipyard.serving.bench import BenchLoad, BenchResult, BenchTarget, run_bench
 from shipyard.serving.config import AUTH_MODES, EndpointConfig
 from shipyard.serving.payloads import MAX_ROWS
@@ -48,6 +51,8 @@ from shipyard.workspace._privileges import share_model_with_runner
 SLOTS = ("primary", "secondary")
 DEFAULT_WAIT_S = 90.0
 MAX_WORKERS = 16
+MIN_PORT, MAX_PORT = 1024, 65535
+_HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
 _SETTLED = {EndpointState.HEALTHY, EndpointState.FAILED}
 
 log = logging.getLogger("shipyard.endpoints")
@@ -57,6 +62,10 @@ class EndpointOperations(WorkspaceBase):
     """Deploy, list, show, update, delete endpoints; their keys, tokens, logs and telemetry."""
 
     ensure_supervisor: Callable[[], None]
+    # Interfaces endpoints may listen on besides loopback; None: any (a local workspace,
+    # whose user is its owner). A server sets what its owner allowed (`--endpoint-host`).
+    endpoint_hosts: frozenset[str] | None = None
+    reserved_ports: Mapping[int, str] = MappingProxyType({})  # e.g. the server's own port
     token_revocations: Callable[[], dict[str, float]]  # principals.py
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -77,13 +86,16 @@ class EndpointOperations(WorkspaceBase):
         """Serve `model` (`NAME[:VERSION]`) at a new endpoint; returns once it is healthy."""
         check_name(name, "endpoint name")
         _check_settings(auth_mode, workers, sample_rate)
+        _check_address(host, port, self.endpoint_hosts)
         version = self.get_model(model)  # type: ignore[attr-defined]
         now = self.now()
         with self.store.write() as session:
             row = q.find_endpoint(session, name)
             if row is not None and row.state != EndpointState.DELETED:
                 raise ConflictError(f"endpoint {name!r} exists ({row.state}); update or delete it")
-            chosen = port if port is not None else _free_port(host, q.ports_in_use(session))
+            # A port another endpoint (even a failed one) or the server holds, or that any
+            # process has bound, is refused now, not left to crash-loop (issue 10).
+            chosen = _claim_port(host, port, {**self.reserved_ports, **q.port_holders(session)})
             if row is None:
                 row = EndpointRow(id=new_id("endpoint"), name=name, created_at=now)
                 session.add(row)
@@ -413,12 +425,47 @@ def _check_settings(auth_mode: str, workers: int, sample_rate: float) -> None:
         raise InvalidInputError("the payload sample rate must be between 0 and 1")
 
 
-def _free_port(host: str, taken: set[int]) -> int:
+def _check_address(host: str, port: int | None, allowed: frozenset[str] | None) -> None:
+    """A host that is an IP address or a host name, allowed here; a port in range."""
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+        if len(host) > 253 or not _HOSTNAME.fullmatch(host):
+            raise InvalidInputError(
+                f"host must be an IP address or a host name, not {host[:80]!r}"
+            ) from None
+    loopback = address.is_loopback if address is not None else host.lower() == "localhost"
+    if allowed is not None and not loopback and host not in allowed:
+        raise PermissionDeniedError(
+            f"endpoints here listen on loopback only; host {host!r} needs the owner's "
+            f"consent: shipyard server start --endpoint-host {host}"
+        )
+    if port is not None and not MIN_PORT <= port <= MAX_PORT:
+        raise InvalidInputError(f"port must be between {MIN_PORT} and {MAX_PORT}, not {port}")
+
+
+def _claim_port(host: str, port: int | None, holders: Mapping[int, str]) -> int:
+    """`port` if nobody holds it (409 naming who does), else a free one."""
+    if port is None:
+        return _free_port(host, holders)
+    holder = holders.get(port)
+    if holder is not None:
+        who = holder if holder.startswith("the ") else f"endpoint {holder!r}"
+        raise ConflictError(f"port {port} is taken by {who}")
+    try:
+        listen_socket(host, port).close()  # free right now? (the supervisor binds it soon)
+    except ConflictError:
+        program = port_holder(port) or "another program"
+        raise ConflictError(f"port {port} on {host} is in use by {program}") from None
+    return port
+
+
+def _free_port(host: str, taken: Mapping[int, str]) -> int:
     for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind((host, 0))
+        with listen_socket(host, 0) as probe:
             port = int(probe.getsockname()[1])
-        if port not in taken:
+        if port not in taken and port >= MIN_PORT:
             return port
     raise ConflictError("no free port found")  # pragma: no cover
 

@@ -8,6 +8,15 @@ it compares each endpoint row with the processes it runs: starts missing process
 repeated crashes), health-checks them, stops surplus or deleted ones, and writes the
 state it sees back into the row. Endpoint processes outlive a supervisor that dies; the
 next one adopts them by pid.
+
+Sockets: the supervisor binds each endpoint's listening socket once (no SO_REUSEPORT, so
+no other process can join the port) and every process of the endpoint inherits it; the
+supervisor keeps it open while the endpoint lives, so a crashed process is replaced on
+the same socket, and closes it when the endpoint is deleted or failed, freeing the port.
+A new supervisor cannot take over the socket of processes it adopted (they hold the
+port, and nobody can bind it again while they live): it leaves them serving, and when one
+of them exits or more workers are wanted it stops the adopted ones, binds the port afresh
+and starts the whole set, a short gap in that one endpoint's service.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import fcntl
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -27,7 +37,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from shipyard.core.errors import ShipyardError
 from shipyard.core.schemas import EndpointState
+from shipyard.serving._http import listen_socket
 from shipyard.store.tables import EndpointRow
 from shipyard.workspace._base import DB_URL_ENV
 from shipyard.workspace._health import health
@@ -64,6 +76,7 @@ class _Endpoint:
     next_start: float = 0.0
     healthy: bool = False
     last_error: str | None = None
+    sock: socket.socket | None = None  # the listening socket, once this supervisor bound it
 
 
 class Supervisor:
@@ -82,18 +95,22 @@ class Supervisor:
         """Supervise until `stop` is set or, with `idle_exit_s`, nothing was left that long."""
         stop = stop or threading.Event()
         idle_since: float | None = None
-        while not stop.is_set():
-            active = self.step()
-            now = time.monotonic()
-            idle_since = None if active else (idle_since or now)
-            if (
-                idle_exit_s is not None
-                and idle_since is not None
-                and now - idle_since > idle_exit_s
-            ):
-                log.info("no endpoint left to supervise: exiting")
-                return
-            stop.wait(ROUND_S)
+        try:
+            while not stop.is_set():
+                active = self.step()
+                now = time.monotonic()
+                idle_since = None if active else (idle_since or now)
+                if (
+                    idle_exit_s is not None
+                    and idle_since is not None
+                    and now - idle_since > idle_exit_s
+                ):
+                    log.info("no endpoint left to supervise: exiting")
+                    return
+                stop.wait(ROUND_S)
+        finally:  # the processes keep their copies; the next supervisor adopts them
+            for known in self.endpoints.values():
+                _close(known)
 
     def step(self) -> int:
         """One round over every endpoint; returns how many are still to be served."""
@@ -131,15 +148,20 @@ class Supervisor:
             if row.state != EndpointState.FAILED:
                 self._stop(row.name, known.pids)
                 known.pids = []
+                _close(known)  # a failed endpoint frees its port
                 reason = f"crashed {known.crashes} times in a row; last output: {known.last_error}"
                 self.ws.report_endpoint(
                     row.name, state=EndpointState.FAILED.value, pids={}, failure_reason=reason
                 )
             return
-        if len(known.pids) < row.workers and time.monotonic() >= known.next_start:
+        if (
+            len(known.pids) < row.workers
+            and time.monotonic() >= known.next_start
+            and (sock := self._listening(row, known)) is not None
+        ):
             if known.pids or known.crashes:
                 known.restarts += 1
-            known.pids += [self._start(row) for _ in range(row.workers - len(known.pids))]
+            known.pids += [self._start(row, sock) for _ in range(row.workers - len(known.pids))]
         elif len(known.pids) > row.workers:
             surplus = known.pids[row.workers :]
             known.pids = known.pids[: row.workers]
@@ -171,12 +193,32 @@ class Supervisor:
     def _delete(self, row: EndpointRow) -> None:
         known = self.endpoints.pop(row.name, None) or self._adopt(row)
         self._stop(row.name, known.pids)
+        _close(known)
         self.ws.report_endpoint(row.name, state=EndpointState.DELETED.value, pids={})
         self._event(row.name, "deleted: processes stopped, port freed")
 
+    def _listening(self, row: EndpointRow, known: _Endpoint) -> socket.socket | None:
+        """The endpoint's listening socket, bound now if this supervisor has none yet; None
+        (counted as a crash, so retried with backoff) if the port cannot be bound."""
+        if known.sock is not None:
+            return known.sock
+        if known.pids:  # adopted processes hold the port: replace them (module docstring)
+            self._event(row.name, "replacing adopted processes to bind the port afresh")
+            self._stop(row.name, known.pids)
+            known.pids = []
+        try:
+            known.sock = listen_socket(row.host, row.port)
+        except ShipyardError as exc:
+            known.crashes += 1
+            known.next_start = time.monotonic() + min(MAX_BACKOFF_S, 0.5 * 2**known.crashes)
+            known.last_error = str(exc)
+            self._event(row.name, f"{exc}; retry {known.crashes}")
+            return None
+        return known.sock
+
     # --- processes -------------------------------------------------------------------------
 
-    def _start(self, row: EndpointRow) -> int:
+    def _start(self, row: EndpointRow, sock: socket.socket) -> int:
         log_path = self.ws.endpoint_log_path(row.name)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         runner = self._runner(row)
@@ -188,11 +230,10 @@ class Supervisor:
                     "shipyard.workspace.endpoint_process",
                     "--config",
                     str(self.ws.endpoint_config_path(row.name)),
-                    "--host",
-                    row.host,
-                    "--port",
-                    str(row.port),
+                    "--fd",
+                    str(sock.fileno()),
                 ],
+                pass_fds=(sock.fileno(),),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -256,6 +297,7 @@ class Supervisor:
         except (RunnerError, OSError) as exc:
             known = self.endpoints.setdefault(row.name, _Endpoint())
             known.crashes, known.healthy, known.last_error = MAX_CRASHES, False, str(exc)
+            _close(known)  # a failed endpoint frees its port
             self._event(row.name, f"cannot start: {exc}")
             self.ws.report_endpoint(
                 row.name, state=EndpointState.FAILED.value, pids={}, failure_reason=str(exc)
@@ -279,6 +321,12 @@ class Supervisor:
             give_endpoint(runner, config)
         except (RunnerError, OSError) as exc:
             self._event(row.name, f"its processes cannot read their new settings: {exc}")
+
+
+def _close(known: _Endpoint) -> None:
+    if known.sock is not None:
+        known.sock.close()
+        known.sock = None
 
 
 def _signal(pid: int, sig: int) -> None:

@@ -132,9 +132,6 @@ def test_settings_refuse_impossible_counts():
         ServerSettings(workers=-1)
     with pytest.raises(InvalidInputError, match="1 or more"):
         ServerSettings(api_processes=0)
-    assert not ServerSettings().shares_port
-    assert ServerSettings(api_processes=2).shares_port
-    assert ServerSettings(join_port=True).shares_port
 
 
 def test_the_client_address_of_a_wildcard_host_is_loopback():

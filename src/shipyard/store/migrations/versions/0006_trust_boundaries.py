@@ -18,6 +18,23 @@ depends_on = None
 
 def upgrade() -> None:
     # --- endpoints: ports ------------------------------------------------------------------
+    # Endpoints deployed onto a port a live one already had (issue 10, finding 2) lose it:
+    # the later ones are set to be deleted, so the index can hold.
+    op.execute(
+        "UPDATE endpoints SET desired = 'deleted', state = 'deleting' "
+        "WHERE desired = 'running' AND EXISTS (SELECT 1 FROM endpoints AS earlier "
+        "WHERE earlier.port = endpoints.port AND earlier.desired = 'running' "
+        "AND (earlier.created_at < endpoints.created_at "
+        "OR (earlier.created_at = endpoints.created_at AND earlier.id < endpoints.id)))"
+    )
+    op.create_index(
+        "ux_endpoints_live_port",
+        "endpoints",
+        ["port"],
+        unique=True,
+        sqlite_where=sa.text("desired = 'running'"),
+        postgresql_where=sa.text("desired = 'running'"),
+    )
     # --- principals: tokens and throttling ---------------------------------------------------
     op.create_table(
         "token_revocations",
@@ -63,4 +80,5 @@ def downgrade() -> None:
     op.drop_table("auth_throttles")
     op.drop_table("token_revocations")
     # --- endpoints: ports ------------------------------------------------------------------
+    op.drop_index("ux_endpoints_live_port", table_name="endpoints")
     pass

@@ -1,0 +1,209 @@
+"""What the control-plane server and endpoint processes share to face the network.
+
+- `listen_socket`: the one listening socket of a service, bound once by the parent and
+  inherited by each of its processes (`inherited_socket`), never a port that unrelated
+  processes join with SO_REUSEPORT (issue 10, finding 2).
+- `TimedHttpToolsProtocol`: uvicorn's httptools protocol with the timeouts uvicorn lacks:
+  headers that do not arrive within `SHIPYARD_HEADER_TIMEOUT_S` (default 10 s) and a body
+  that stalls for `SHIPYARD_BODY_TIMEOUT_S` (default 30 s) get a 408 and the connection
+  is closed (finding 7).
+- `raise_descriptor_limit`: the soft limit of open descriptors raised to the hard one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import resource
+import socket
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from shipyard.core.errors import ConflictError, InvalidInputError
+
+BACKLOG = 2048  # uvicorn's default
+HEADER_TIMEOUT_ENV = "SHIPYARD_HEADER_TIMEOUT_S"
+BODY_TIMEOUT_ENV = "SHIPYARD_BODY_TIMEOUT_S"
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+DEFAULT_BODY_TIMEOUT_S = 30.0
+_TIMEOUT_BODY = b"request timed out: headers or body did not arrive in time\n"
+_TIMEOUT_ANSWER = (
+    b"HTTP/1.1 408 Request Timeout\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-length: " + str(len(_TIMEOUT_BODY)).encode() + b"\r\n"
+    b"connection: close\r\n\r\n" + _TIMEOUT_BODY
+)
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (`host`, `port`) and listening, for this process and its
+    children alone (no SO_REUSEPORT: nobody else can join the port while it is open).
+
+    Created from the address's own protocol number (IPPROTO_TCP), as uvicorn's would be:
+    asyncio switches Nagle's algorithm off (TCP_NODELAY) only on sockets that say TCP,
+    and a kept-alive connection with it on waits ~40 ms on every small answer.
+    A port in use raises `ConflictError`; an address that cannot be used, `InvalidInputError`.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise InvalidInputError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock = socket.socket(family, kind, proto)
+    try:
+        # SO_REUSEADDR only lets a restart bind over connections in TIME_WAIT; on Linux it
+        # never lets a second socket listen on the port.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        message = f"cannot listen on {host}:{port}: {exc.strerror}"
+        if exc.errno == 98:  # EADDRINUSE
+            raise ConflictError(message) from exc
+        raise InvalidInputError(message) from exc
+    return sock
+
+
+def port_holder(port: int) -> str | None:
+    """Which process listens on TCP `port` ("process 123 (python3)"), if this machine's
+    /proc says and lets us see; None otherwise."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                    with open(f"/proc/{pid}/comm") as comm:
+                        return f"process {pid} ({comm.read().strip()})"
+    return None
+
+
+def inherited_socket(fd: int) -> socket.socket:
+    """The listening socket a parent passed down as descriptor `fd` (family, type and
+    protocol are read from the descriptor, so TCP_NODELAY still applies)."""
+    sock = socket.socket(fileno=fd)
+    if sock.type != socket.SOCK_STREAM:
+        raise InvalidInputError(f"descriptor {fd} is not a stream socket")
+    return sock
+
+
+def raise_descriptor_limit() -> int:
+    """Raise this process's soft limit of open descriptors to its hard limit; the new one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft != hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            return hard
+    return soft
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInputError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value <= 3600:
+        raise InvalidInputError(f"{name} must be between 0 and 3600 seconds, not {raw!r}")
+    return value
+
+
+class TimedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, with deadlines for headers and for a stalled body.
+
+    The header clock starts when the connection opens (or a kept-alive one starts its next
+    request) and stops when the headers are complete: a client that never finishes them
+    (slowloris) gets a 408 after `header_timeout_s`. While a body is read, each chunk
+    restarts the body clock: a body that stalls for `body_timeout_s` gets a 408 too (or a
+    plain close once the app has started its answer). Time the app spends not reading
+    (reading paused by flow control) does not count.
+    """
+
+    header_timeout_s = DEFAULT_HEADER_TIMEOUT_S
+    body_timeout_s = DEFAULT_BODY_TIMEOUT_S
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._reading_body = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm(self.header_timeout_s)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._reading_body = False
+        if self._deadline is None:
+            self._arm(self.header_timeout_s)
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+        self._reading_body = True
+        self._arm(self.body_timeout_s)
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        self._arm(self.body_timeout_s)
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        self._reading_body = False
+        super().on_message_complete()
+
+    def _arm(self, delay_s: float) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(delay_s, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if self.flow.read_paused:  # the app (or a pipelined answer) is not reading yet
+            self._arm(self.body_timeout_s if self._reading_body else self.header_timeout_s)
+            return
+        cycle = self.cycle
+        if self._reading_body:
+            # The request's own cycle: the app sees a disconnect, a late answer goes nowhere.
+            cycle.disconnected = True
+            cycle.message_event.set()
+            answering = cycle.response_started
+        else:  # headers: a 408 unless an earlier answer is still being written
+            answering = cycle is not None and not cycle.response_complete
+        if not answering:
+            self.transport.write(_TIMEOUT_ANSWER)
+        self.transport.close()
+
+
+def timed_protocol() -> type[TimedHttpToolsProtocol]:
+    """The protocol class with the timeouts this process's environment asks for."""
+    header_s = _seconds(HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT_S)
+    body_s = _seconds(BODY_TIMEOUT_ENV, DEFAULT_BODY_TIMEOUT_S)
+    return type(
+        "TimedHttpToolsProtocol",
+        (TimedHttpToolsProtocol,),
+        {"header_timeout_s": header_s, "body_timeout_s": body_s},
+    )
