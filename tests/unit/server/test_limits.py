@@ -171,6 +171,9 @@ def test_reader_queries_that_were_500s_are_answered_or_refused(small, run_id):
     tail = small.get(f"/api/v1/runs/{run_id}/logs", "reader", params={"tail": 2**63})
     assert tail.status_code == 422
     assert "query.tail" in tail.json()["error"]
+    model = small.get("/api/v1/models/any", "reader", params={"version": 2**63})
+    assert model.status_code == 422  # SQLite's OverflowError, a 500, before
+    assert "query.version" in model.json()["error"]
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from shipyard.core.errors import InvalidInputError
 from shipyard.core.schemas import ModelVersion, Page, RegisteredModel
 from shipyard.server.deps import ContributorDep, ReaderDep, WorkspaceDep
+from shipyard.server.routes._bounds import VersionPath, VersionQuery
 from shipyard.server.routes._files import attachment
 from shipyard.server.schemas import ModelCreate
 from shipyard.workspace.archives import unpack_model_archive
@@ -77,7 +78,7 @@ def list_models(
 
 @router.get("/{name}", name="get", response_model=ModelVersion)
 def get_model(
-    ws: WorkspaceDep, _caller: ReaderDep, name: str, version: int | None = None
+    ws: WorkspaceDep, _caller: ReaderDep, name: str, version: VersionQuery = None
 ) -> ModelVersion:
     """A model version (the latest unless `version` is given; `NAME:VERSION` works too)."""
     return ws.get_model(name, version)
@@ -95,7 +96,9 @@ def list_versions(ws: WorkspaceDep, _caller: ReaderDep, name: str) -> list[Model
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}, "description": "The model folder"}},
 )
-def download_model(ws: WorkspaceDep, _caller: ReaderDep, name: str, version: int) -> Response:
+def download_model(
+    ws: WorkspaceDep, _caller: ReaderDep, name: str, version: VersionPath
+) -> Response:
     """The model folder (model file and descriptor) as a zip archive."""
     folder = ws.model_folder(name, version)
     buffer = io.BytesIO()
