@@ -72,6 +72,7 @@ def test_demo_records_the_story_and_scores_held_back_rows(tmp_path):
 
     with LocalWorkspace.open(workspace) as ws:
         dataset = ws.get_dataset("bankmarketing")
+        profile = ws.profile_dataset(dataset.ref)
         runs = ws.list_runs(experiment="bankmarketing-automl", top_level=True).items
         model = ws.get_model("bankmarketing-model")
         assert ws.list_endpoints() == []  # --exit stopped it
@@ -79,7 +80,7 @@ def test_demo_records_the_story_and_scores_held_back_rows(tmp_path):
         assert job_run.status.value == "completed"
         assert job_run.has_model
     assert dataset.rows == 32_950 - 6
-    assert dataset.profile.target == BANK_MARKETING_TARGET
+    assert profile.target == BANK_MARKETING_TARGET
     assert len(runs) == 1
     run = runs[0]
     assert run.status.value == "completed"

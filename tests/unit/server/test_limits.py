@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shipyard.core.errors import InvalidInputError
 from shipyard.server import ServerSettings, create_app
 from shipyard.server.limits import DEFAULT_BODY_BYTES
 from shipyard.workspace.uploads import UPLOADS_FOLDER
@@ -186,3 +187,18 @@ def test_artifact_paths_with_nul_or_overlong_parts_are_a_422(small, run_id, path
     assert put.status_code == 422, put.text
     assert message in put.json()["error"]
     assert small.get(url, "reader").status_code == 422
+
+
+def test_the_bounds_are_server_settings_passed_on_to_its_processes(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHIPYARD_MAX_UPLOAD_MB", "256")
+    monkeypatch.setenv("SHIPYARD_MAX_COLUMNS", "5000")
+    settings = ServerSettings(workspace=tmp_path)
+    assert (settings.max_upload_mb, settings.max_columns) == (256, 5000)
+    explicit = ServerSettings(workspace=tmp_path, max_upload_mb=8, max_columns=10)
+    env = explicit.child_env()  # what further API processes read back
+    assert (env["SHIPYARD_MAX_UPLOAD_MB"], env["SHIPYARD_MAX_COLUMNS"]) == ("8", "10")
+    monkeypatch.setenv("SHIPYARD_MAX_UPLOAD_MB", "lots")
+    with pytest.raises(InvalidInputError, match="SHIPYARD_MAX_UPLOAD_MB must be a whole number"):
+        ServerSettings(workspace=tmp_path)
+    with pytest.raises(InvalidInputError, match="max upload must be from 1 MiB"):
+        ServerSettings(workspace=tmp_path, max_upload_mb=0)
