@@ -151,9 +151,15 @@ class DatasetOperations(WorkspaceBase):
             return profile
         return profile_frame(self._read_rows(dataset), target)
 
+    def dataset_file(self, ref: str, version: int | None = None) -> Path:
+        """The Parquet file that holds a version's rows (to send it without reading it)."""
+        path = self.artifacts.path(_data_key(self.get_dataset(ref, version)))
+        if not path.is_file():
+            raise NotFoundError(f"the rows of dataset {ref!r} are missing from the artifacts")
+        return path
+
     def _read_rows(self, dataset: Dataset) -> pd.DataFrame:
-        key = f"datasets/{dataset.name}/{dataset.version}/data.parquet"
-        return pd.read_parquet(io.BytesIO(self.artifacts.read_bytes(key)))
+        return pd.read_parquet(io.BytesIO(self.artifacts.read_bytes(_data_key(dataset))))
 
     def _bind(self, dataset: Dataset) -> Dataset:
         return dataset.bind(self._read_rows)
@@ -189,6 +195,10 @@ def frame_hash(frame: pd.DataFrame) -> str:
     values = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     digest.update(values.tobytes())
     return digest.hexdigest()
+
+
+def _data_key(dataset: Dataset) -> str:
+    return f"datasets/{dataset.name}/{dataset.version}/data.parquet"
 
 
 def _missing(name: str, version: int | None, versions: list[DatasetVersionRow]) -> str:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 
 
 def attachment(data: bytes, filename: str, media_type: str) -> Response:
     """`data` offered for download as `filename` (any characters, RFC 6266 encoded)."""
-    disposition = f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
-    return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
+    return Response(data, media_type=media_type, headers=_disposition(filename))
+
+
+def file_attachment(path: Path, filename: str, media_type: str) -> FileResponse:
+    """The file at `path` sent in chunks from disk, offered for download as `filename`."""
+    return FileResponse(path, media_type=media_type, headers=_disposition(filename))
+
+
+def _disposition(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename, safe='')}"}

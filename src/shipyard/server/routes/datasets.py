@@ -7,7 +7,6 @@ listings and gets leave the profile out, which has a route of its own.
 
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import PurePath
 from typing import Annotated
@@ -19,7 +18,7 @@ from shipyard.core.errors import InvalidInputError
 from shipyard.core.schemas import Dataset, DatasetProfile, Page
 from shipyard.server.deps import ContributorDep, ReaderDep, WorkspaceDep
 from shipyard.server.routes._bounds import VersionPath, VersionQuery
-from shipyard.server.routes._files import attachment
+from shipyard.server.routes._files import file_attachment
 from shipyard.server.settings import ServerSettings
 from shipyard.workspace.files import TableLimits
 from shipyard.workspace.uploads import upload_folder
@@ -91,11 +90,9 @@ def list_versions(ws: WorkspaceDep, _caller: ReaderDep, name: str) -> list[Datas
     responses={200: {"content": {PARQUET: {}}, "description": "The rows as Parquet"}},
 )
 def get_data(ws: WorkspaceDep, _caller: ReaderDep, name: str, version: VersionPath) -> Response:
-    """The rows of a dataset version as a Parquet file."""
-    dataset = ws.get_dataset(name, version)
-    buffer = io.BytesIO()
-    ws.load_dataset(dataset.ref).to_parquet(buffer, index=False)
-    return attachment(buffer.getvalue(), f"{dataset.name}-{dataset.version}.parquet", PARQUET)
+    """The rows of a dataset version as a Parquet file (the stored one, sent from disk)."""
+    path = ws.dataset_file(name, version)
+    return file_attachment(path, f"{name}-{version}.parquet", PARQUET)
 
 
 @router.get(
