@@ -91,3 +91,16 @@ def test_durations_and_percentiles():
     assert percentile([], 50) is None
     assert percentile([4.0], 99) == 4.0
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0
+
+
+@pytest.mark.parametrize("since", ["99999999999d", "1" * 400 + "s", "3661d"])
+def test_durations_past_ten_years_are_refused_not_overflowed(since):
+    # 99999999999d overflowed timedelta: a 500 from the telemetry route (issue 10 finding 8).
+    with pytest.raises(InvalidInputError, match="duration"):
+        parse_duration(since)
+    assert parse_duration("3660d") == timedelta(days=3660)
+
+
+def test_a_bucket_past_ten_years_is_refused(tmp_path):
+    with pytest.raises(InvalidInputError, match="at most 316,224,000"):
+        summarize(tmp_path, bucket_s=2**63)
