@@ -9,7 +9,9 @@ The summary types live in `core.schemas.telemetry`, so the HTTP client returns t
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +26,7 @@ from shipyard.telemetry.request_log import FILE_PREFIX, FILE_SUFFIX
 
 NICE_BUCKETS_S = (1, 5, 10, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400)
 TARGET_BUCKETS = 24
+MAX_LINE_BYTES = 4 * 1024 * 1024  # a record with a sampled payload stays far below
 MAX_SPAN_S = 3660 * 86400  # ten years: longer spans overflow dates, and no log is older
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -96,7 +99,29 @@ def read_records(log_dir: str | Path, *, since: datetime | None = None) -> Itera
     for path in sorted(folder.glob(f"{FILE_PREFIX}*{FILE_SUFFIX}")):
         if first_day is not None and path.name < first_day:
             continue
-        yield from _records(path.read_bytes().splitlines(), cutoff)
+        yield from _records(_lines(path), cutoff)
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    """The lines of one log file, read as a stream.
+
+    The files are written by the endpoint's process, which runs user code (the model), so
+    they are not trusted: a symlink (to /dev/zero, to a file of the reader's) or anything
+    but a regular file is skipped, and a line longer than any record is dropped unread.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return
+        while line := handle.readline(MAX_LINE_BYTES + 1):
+            if len(line) > MAX_LINE_BYTES:
+                while line and not line.endswith(b"\n"):  # skip the rest of it
+                    line = handle.readline(MAX_LINE_BYTES)
+                continue
+            yield line
 
 
 def _records(lines: Iterable[bytes], cutoff: datetime | None) -> Iterator[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from shipyard.core.errors import InvalidInputError
 from shipyard.telemetry.request_log import RequestLog
 from shipyard.telemetry.summary import (
+    MAX_LINE_BYTES,
     choose_bucket_s,
     parse_duration,
     percentile,
@@ -104,3 +106,23 @@ def test_durations_past_ten_years_are_refused_not_overflowed(since):
 def test_a_bucket_past_ten_years_is_refused(tmp_path):
     with pytest.raises(InvalidInputError, match="at most 316,224,000"):
         summarize(tmp_path, bucket_s=2**63)
+
+
+def test_links_and_special_files_in_the_log_folder_are_not_read(tmp_path):
+    # The folder is written by the endpoint's process, which runs the model's code: a
+    # link to a file of the reader's or to /dev/zero must not be followed.
+    _write(tmp_path, [{"ts": START.timestamp(), "status": 200, "latency_ms": 1.0}])
+    secret = tmp_path.parent / f"{tmp_path.name}-secret.txt"
+    secret.write_text('{"ts": 1740830400.0, "status": 500, "latency_ms": 9.0}\n')
+    (tmp_path / "requests-20250302.jsonl").symlink_to(secret)
+    (tmp_path / "requests-20250303.jsonl").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "requests-20250304.jsonl")
+    records = list(read_records(tmp_path))
+    assert [r["status"] for r in records] == [200]
+
+
+def test_an_overlong_line_is_skipped_unread(tmp_path):
+    good = b'{"ts": %f, "status": 200, "latency_ms": 1.0}\n' % START.timestamp()
+    huge = b'{"ts": 1, "pad": "' + b"x" * (MAX_LINE_BYTES + 10) + b'"}\n'
+    (tmp_path / "requests-20250301.jsonl").write_bytes(good + huge + good)
+    assert [r["status"] for r in read_records(tmp_path)] == [200, 200]
