@@ -8,6 +8,9 @@
   that stalls for `SHIPYARD_BODY_TIMEOUT_S` (default 30 s) get a 408 and the connection
   is closed (finding 7).
 - `raise_descriptor_limit`: the soft limit of open descriptors raised to the hard one.
+  Where the hard limit is low too, a process near it closes its oldest connection still
+  waiting for headers to make room for a new one, rather than running out of descriptors
+  (libuv then accepts and drops every new connection, legitimate ones included).
 """
 
 from __future__ import annotations
@@ -129,20 +132,31 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
     (slowloris) gets a 408 after `header_timeout_s`. While a body is read, each chunk
     restarts the body clock: a body that stalls for `body_timeout_s` gets a 408 too (or a
     plain close once the app has started its answer). Time the app spends not reading
-    (reading paused by flow control) does not count.
+    (reading paused by flow control) does not count. Beyond `max_connections` open
+    connections, a new one closes the one that has waited longest for its headers.
     """
 
     header_timeout_s = DEFAULT_HEADER_TIMEOUT_S
     body_timeout_s = DEFAULT_BODY_TIMEOUT_S
+    max_connections = 1_000_000
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
         self._reading_body = False
+        self._waiting_since: float | None = None  # for headers (or a kept-alive request)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._waiting_since = self.loop.time()
         self._arm(self.header_timeout_s)
+        if len(self.connections) > self.max_connections:
+            self._shed()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._waiting_since is None:
+            self._waiting_since = self.loop.time()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -156,6 +170,7 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._disarm()
+        self._waiting_since = None
         super().on_headers_complete()
         self._reading_body = True
         self._arm(self.body_timeout_s)
@@ -168,6 +183,18 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm()
         self._reading_body = False
         super().on_message_complete()
+
+    def _shed(self) -> None:
+        """Close the connection that has waited longest for headers (not this one)."""
+        waiting = [
+            c
+            for c in self.connections
+            if isinstance(c, TimedHttpToolsProtocol)
+            and c is not self
+            and c._waiting_since is not None
+        ]
+        if waiting:
+            min(waiting, key=lambda c: c._waiting_since or 0.0)._expired()
 
     def _arm(self, delay_s: float) -> None:
         self._disarm()
@@ -199,11 +226,19 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
 
 
 def timed_protocol() -> type[TimedHttpToolsProtocol]:
-    """The protocol class with the timeouts this process's environment asks for."""
+    """The protocol class with the timeouts this process's environment asks for, and room
+    for as many connections as its descriptor limit leaves (call `raise_descriptor_limit`
+    first)."""
     header_s = _seconds(HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT_S)
     body_s = _seconds(BODY_TIMEOUT_ENV, DEFAULT_BODY_TIMEOUT_S)
-    return type(
-        "TimedHttpToolsProtocol",
-        (TimedHttpToolsProtocol,),
-        {"header_timeout_s": header_s, "body_timeout_s": body_s},
-    )
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        soft = 1_000_000
+    attributes = {
+        "header_timeout_s": header_s,
+        "body_timeout_s": body_s,
+        # What the process itself holds open (database, logs, pipes, the event loop) stays
+        # well inside the rest.
+        "max_connections": max(16, soft - max(64, soft // 8)),
+    }
+    return type("TimedHttpToolsProtocol", (TimedHttpToolsProtocol,), attributes)
