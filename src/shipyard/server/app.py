@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,12 @@ from shipyard.server.cache import AnswerCache
 from shipyard.server.deps import route_role
 from shipyard.server.docs import install_docs
 from shipyard.server.errors import install_error_handlers
-from shipyard.server.limits import MIB, BodyLimitMiddleware, BodyLimits
+from shipyard.server.limits import (
+    MIB,
+    REGISTRATIONS_AT_ONCE,
+    BodyLimitMiddleware,
+    BodyLimits,
+)
 from shipyard.server.routes import ROUTERS
 from shipyard.server.settings import ServerSettings
 from shipyard.workspace.uploads import sweep_uploads
@@ -122,6 +128,9 @@ def _lifespan(
         background = Background(ws, settings)
         app.state.workspace = ws
         app.state.background = background
+        app.state.table_reader = ThreadPoolExecutor(
+            max_workers=REGISTRATIONS_AT_ONCE, thread_name_prefix="shipyard-tables"
+        )
         background.start()
         # What is loaded by now lives as long as the server: keep the cycle collector from
         # walking it again and again (its full passes over ~250,000 objects took ~100 ms
@@ -131,6 +140,7 @@ def _lifespan(
             yield
         finally:
             gc.unfreeze()
+            app.state.table_reader.shutdown(wait=True, cancel_futures=True)
             background.stop()
             ws.close()
 

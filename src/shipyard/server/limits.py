@@ -22,6 +22,9 @@ from shipyard.workspace.files import describe_size as describe
 
 MIB = 1024 * 1024
 DEFAULT_BODY_BYTES = 4 * MIB  # JSON bodies: runs, tags, metrics, settings
+# Uploaded tables read at once per API process: reading one takes a few times its size,
+# and on one thread the allocator reuses that memory (threads of a pool each keep an arena).
+REGISTRATIONS_AT_ONCE = 1
 # Routes whose bodies are files: the dataset upload and run artifacts.
 UPLOAD_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("POST", re.compile(r"^/api/v1/datasets/?$")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -202,3 +203,14 @@ def test_the_bounds_are_server_settings_passed_on_to_its_processes(tmp_path, mon
         ServerSettings(workspace=tmp_path)
     with pytest.raises(InvalidInputError, match="max upload must be from 1 MiB"):
         ServerSettings(workspace=tmp_path, max_upload_mb=0)
+
+
+def test_uploads_sent_at_once_are_read_one_after_another_and_all_registered(small):
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(
+            pool.map(
+                lambda i: _upload(small, "at-once", f"{i}.csv", _csv(60, seed=10 + i)), range(3)
+            )
+        )
+    assert [a.status_code for a in answers] == [201, 201, 201]
+    assert sorted(a.json()["version"] for a in answers) == [1, 2, 3]
