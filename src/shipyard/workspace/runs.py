@@ -34,6 +34,8 @@ MAX_PARAM_CHARS = 8000
 MAX_PARAMS = 200
 MAX_TAGS = 100
 MAX_TAG_CHARS = 5000
+# In all, per run: a page of 1,000 runs stays under ~80 MB even at the bounds.
+MAX_TOTAL_CHARS = {"params": 65_536, "tags": 16_384}
 MAX_CONDITIONS = 20
 MAX_WHERE_CHARS = 4000
 MAX_LOG_CHARS = 65_536
@@ -530,7 +532,14 @@ def _tags(tags: Mapping[str, str]) -> dict[str, str]:
 
 
 def _check_count(old: Mapping[str, Any], new: Mapping[str, Any], most: int, what: str) -> None:
-    """Refuse more than `most` keys in `old` and `new` together."""
+    """Refuse more than `most` keys in `old` and `new` together, or more than
+    `MAX_TOTAL_CHARS[what]` characters of them (every listing of runs carries them)."""
     count = len(old.keys() | new.keys())
     if count > most:
         raise InvalidInputError(f"a run may have at most {most} {what}, not {count}")
+    size = len(json.dumps({**old, **new}, default=str))
+    if size > MAX_TOTAL_CHARS[what]:
+        raise InvalidInputError(
+            f"a run's {what} may take at most {MAX_TOTAL_CHARS[what]:,} characters in all, "
+            f"not {size:,}"
+        )

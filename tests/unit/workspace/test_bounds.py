@@ -192,6 +192,11 @@ def test_tags_and_params_are_bounded_per_value_and_per_run(workspace):
         workspace.create_run("sized", params={f"p{i}": i for i in range(201)})
     with pytest.raises(InvalidInputError, match="at most 65,536 characters"):
         workspace.log_text(run.id, "x" * 70_000)
+    other = workspace.create_run("sized", tags={f"t{i}": "v" * 4_000 for i in range(4)})
+    with pytest.raises(InvalidInputError, match="tags may take at most 16,384 characters in all"):
+        workspace.set_tags(other.id, {"t4": "v" * 4_000})
+    with pytest.raises(InvalidInputError, match="params may take at most 65,536 characters"):
+        workspace.create_run("sized", params={f"p{i}": "v" * 7_000 for i in range(10)})
 
 
 def test_tail_is_range_checked(workspace):
