@@ -17,7 +17,13 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from shipyard.core.errors import ConflictError, InvalidInputError, ServiceUnavailableError
@@ -51,8 +57,11 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for queries; nothing it does is committed."""
-        with self._read() as session:
-            yield session
+        try:
+            with self._read() as session:
+                yield session
+        except DataError as exc:
+            raise _unstorable(exc) from exc
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -66,12 +75,20 @@ class Store:
                 yield session
         except IntegrityError as exc:
             raise ConstraintError(f"the write broke a database constraint: {exc.orig}") from exc
+        except DataError as exc:
+            raise _unstorable(exc) from exc
 
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()
+
+
+def _unstorable(exc: DataError) -> InvalidInputError:
+    """A value the database refuses (PostgreSQL: a NUL character in text, a number out of
+    range) came from the caller's input: a 4xx naming it, not a 500 (issue 10)."""
+    return InvalidInputError(f"a value the database cannot hold: {str(exc.orig).strip()}")
 
 
 def open_store(url: str, *, upgrade: bool = True) -> Store:

@@ -48,3 +48,17 @@ def test_an_unreachable_server_says_so_without_the_password():
 def test_an_unknown_driver_is_an_input_error():
     with pytest.raises(InvalidInputError, match="unsupported database URL"):
         open_store("nosuchdb://x")
+
+
+@pytest.mark.postgres
+def test_a_value_postgresql_refuses_is_an_input_error(postgres_schema_url):
+    # issue 10: GET /experiments/a%00b was a 500 on PostgreSQL (text cannot hold NUL)
+    store = open_store(postgres_schema_url)
+    lookup = text("SELECT count(*) FROM experiments WHERE name = :name")
+    with pytest.raises(InvalidInputError, match=r"cannot hold: .*NUL"), store.read() as session:
+        session.execute(lookup, {"name": "a\x00b"})
+    with pytest.raises(InvalidInputError, match=r"cannot hold: .*NUL"), store.write() as session:
+        session.execute(lookup, {"name": "a\x00b"})
+    with store.read() as session:  # the pool's connection is still good
+        assert session.execute(lookup, {"name": "ab"}).scalar() == 0
+    store.dispose()
