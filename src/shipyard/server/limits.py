@@ -25,9 +25,10 @@ DEFAULT_BODY_BYTES = 4 * MIB  # JSON bodies: runs, tags, metrics, settings
 # Uploaded tables read at once per API process: reading one takes a few times its size,
 # and on one thread the allocator reuses that memory (threads of a pool each keep an arena).
 REGISTRATIONS_AT_ONCE = 1
-# Routes whose bodies are files: the dataset upload and run artifacts.
+# Routes whose bodies are files: dataset and model uploads, run artifacts.
 UPLOAD_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("POST", re.compile(r"^/api/v1/datasets/?$")),
+    ("POST", re.compile(r"^/api/v1/models/[^/]+/versions/?$")),
     ("PUT", re.compile(r"^/api/v1/runs/[^/]+/artifacts/.+$")),
 )
 

@@ -18,7 +18,7 @@ import pytest
 
 from shipyard.core.errors import InvalidInputError
 from shipyard.server import ServerSettings, create_app
-from shipyard.server.limits import DEFAULT_BODY_BYTES
+from shipyard.server.limits import DEFAULT_BODY_BYTES, BodyLimits
 from shipyard.workspace.uploads import UPLOADS_FOLDER
 from tests.fixtures.automl import make_frame
 from tests.unit.server._support import ApiClient
@@ -214,3 +214,20 @@ def test_uploads_sent_at_once_are_read_one_after_another_and_all_registered(smal
         )
     assert [a.status_code for a in answers] == [201, 201, 201]
     assert sorted(a.json()["version"] for a in answers) == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "limit"),
+    [
+        ("POST", "/api/v1/datasets", "upload"),
+        ("POST", "/api/v1/models/m/versions", "upload"),
+        ("PUT", "/api/v1/runs/run_1/artifacts/model/model.joblib", "upload"),
+        ("POST", "/api/v1/models", "default"),
+        ("POST", "/api/v1/runs/run_1/tags", "default"),
+        ("GET", "/api/v1/datasets", "default"),
+    ],
+)
+def test_files_have_the_upload_limit_and_everything_else_the_default(method, path, limit):
+    limits = BodyLimits(default_bytes=1, upload_bytes=2)
+    expected = limits.upload_bytes if limit == "upload" else limits.default_bytes
+    assert limits.for_request(method, path) == expected
