@@ -92,9 +92,9 @@ def start(
             min=1,
             max=1_048_576,
             envvar="SHIPYARD_MAX_UPLOAD_MB",
-            help="Largest dataset upload or artifact, in MiB, as sent and as CSV text once "
-            "decompressed (other requests: 4 MiB). Registering takes memory several times "
-            "this size.  [default: 64]",
+            help="Largest upload (dataset, model or artifact), in MiB, as sent and, for a "
+            "dataset, as CSV text once decompressed (other requests: 4 MiB). Reading a "
+            "dataset takes memory a few times this size.  [default: 64]",
             show_default=False,
         ),
     ] = None,
