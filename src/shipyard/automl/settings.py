@@ -121,7 +121,10 @@ class AutoMLSettings:
         """The primary metric exists (for the task, when one is named)."""
         if self.primary_metric is None:
             return
-        _check(isinstance(self.primary_metric, str), "primary_metric must be a metric name")
+        _check(
+            isinstance(self.primary_metric, str) and len(self.primary_metric) <= _SHOWN_CHARS,
+            f"primary_metric must be a metric name, got {shown(self.primary_metric)}",
+        )
         problems = []
         for task in (self.task,) if self.task else TASKS:
             try:
@@ -133,7 +136,7 @@ class AutoMLSettings:
             raise InvalidInputError(f"primary_metric: {problems[0]}")
         known = [f"{', '.join(metrics.metric_names(task))} ({task})" for task in TASKS]
         raise InvalidInputError(
-            f"primary_metric {_shown(self.primary_metric)} is not a metric; "
+            f"primary_metric {shown(self.primary_metric)} is not a metric; "
             f"choose from {'; '.join(known)}"
         )
 
@@ -175,8 +178,8 @@ def _check(condition: bool, message: str) -> None:
         raise InvalidInputError(message)
 
 
-def _shown(value: Any) -> str:
-    """`value` as the message shows it, cut short."""
+def shown(value: Any) -> str:
+    """`value` as an error message shows it: its repr, cut short."""
     text = repr(value)
     return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 
@@ -187,7 +190,7 @@ def _whole(name: str, value: Any, low: int, high: int, *, optional: bool = False
     is_int = isinstance(value, Integral) and not isinstance(value, bool)
     _check(
         is_int and low <= value <= high,
-        f"{name} must be a whole number between {low} and {high}, got {_shown(value)}",
+        f"{name} must be a whole number between {low} and {high}, got {shown(value)}",
     )
 
 
@@ -210,7 +213,7 @@ def _number(
         what = f"a number above {_plain(low)} and at most {_plain(high)}"
     else:
         what = f"a number between {_plain(low)} and {_plain(high)}"
-    _check(ok and value <= high, f"{name} must be {what}, got {_shown(value)}")
+    _check(ok and value <= high, f"{name} must be {what}, got {shown(value)}")
 
 
 def _plain(value: float) -> str:
@@ -223,7 +226,7 @@ def _choice(name: str, value: Any, choices: Iterable[str], *, optional: bool = F
     options = tuple(choices)
     _check(
         isinstance(value, str) and value in options,
-        f"{name} must be one of {', '.join(options)}, got {_shown(value)}",
+        f"{name} must be one of {', '.join(options)}, got {shown(value)}",
     )
 
 
@@ -233,6 +236,6 @@ def _names(name: str, value: Any) -> tuple[str, ...] | None:
         return None
     _check(
         isinstance(value, list | tuple) and all(isinstance(v, str) for v in value),
-        f'{name} must be a list of learner names such as ["lightgbm"], got {_shown(value)}',
+        f'{name} must be a list of learner names such as ["lightgbm"], got {shown(value)}',
     )
     return tuple(value)

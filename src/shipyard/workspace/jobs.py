@@ -17,6 +17,7 @@ import pandas as pd
 
 from shipyard.automl import AutoMLSettings
 from shipyard.automl.metrics import get_metric
+from shipyard.automl.settings import shown
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.ids import new_id
 from shipyard.core.schemas import Dataset, DatasetProfile, Job, JobStatus, Page, RunStatus
@@ -273,20 +274,20 @@ def check_target(ref: str, profile: DatasetProfile, settings: AutoMLSettings) ->
     columns = {column.name: column for column in profile.columns}
     column = columns.get(settings.target)
     if column is None:
-        shown = ", ".join(list(columns)[:_SHOWN_COLUMNS])
+        listed = ", ".join(list(columns)[:_SHOWN_COLUMNS])
         more = (
             f" (and {len(columns) - _SHOWN_COLUMNS} more)" if len(columns) > _SHOWN_COLUMNS else ""
         )
         raise InvalidInputError(
-            f"target: column {settings.target!r} is not in dataset {ref}; "
-            f"its columns are {shown}{more}"
+            f"target: column {shown(settings.target)} is not in dataset {ref}; "
+            f"its columns are {listed}{more}"
         )
     labels = _holds_labels(column.dtype)
     task = settings.task or ("classification" if labels else None)
     if labels and task == "regression":
         raise InvalidInputError(
-            f"task: the target {settings.target!r} holds labels ({column.dtype}), not numbers; "
-            "use task classification"
+            f"task: the target {shown(settings.target)} holds labels ({column.dtype}), "
+            "not numbers; use task classification"
         )
     if task is not None and settings.primary_metric is not None:
         try:

@@ -171,3 +171,9 @@ def test_lists_become_tuples_and_aliases_pass() -> None:
 def test_settings_must_be_an_object() -> None:
     with pytest.raises(InvalidInputError, match="must be an object"):
         AutoMLSettings.from_dict(["target", "y"])  # type: ignore[arg-type]
+
+
+def test_a_huge_value_is_not_echoed_whole() -> None:
+    with pytest.raises(InvalidInputError, match="primary_metric must be a metric name") as refused:
+        AutoMLSettings(target="y", primary_metric="x" * 100_000)
+    assert len(str(refused.value)) < 200

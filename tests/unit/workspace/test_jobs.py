@@ -189,6 +189,12 @@ def test_job_limits_come_from_the_caller_or_the_environment(toy):
         JobLimits(max_budget_s=float("inf"))
 
 
+def test_an_unknown_target_is_named_briefly(toy):
+    with pytest.raises(InvalidInputError, match="target: column 'xxx") as refused:
+        toy.submit_automl_job("toy", {**SETTINGS, "target": "x" * 100_000})
+    assert len(str(refused.value)) < 300
+
+
 def test_a_numeric_target_leaves_the_task_to_the_worker(workspace):
     workspace.register_dataset("toy-reg", make_frame("regression", seed=0))
     job = workspace.submit_automl_job("toy-reg", {**SETTINGS, "primary_metric": "rmse"})
