@@ -39,6 +39,9 @@ MAX_TOTAL_CHARS = {"params": 65_536, "tags": 16_384}
 MAX_CONDITIONS = 20
 MAX_WHERE_CHARS = 4000
 MAX_LOG_CHARS = 65_536
+MAX_RUN_NAME_CHARS = 255  # the widths of runs.name and runs.kind
+MAX_KIND_CHARS = 32
+MAX_STEP = 2**31 - 1  # metric steps are SQL integers
 _TRANSITIONS = {
     RunStatus.QUEUED: {RunStatus.RUNNING, RunStatus.CANCELED, RunStatus.FAILED},
     RunStatus.RUNNING: TERMINAL_STATUSES,
@@ -142,6 +145,8 @@ class RunOperations(WorkspaceBase):
     ) -> RunRow:
         """A new run's row, added in `session` (so that it lands with the caller's writes)."""
         check_name(experiment, "experiment name")
+        _check_length(name, MAX_RUN_NAME_CHARS, "a run name")
+        _check_length(kind, MAX_KIND_CHARS, "a run kind")
         if status not in (RunStatus.RUNNING, RunStatus.QUEUED):
             raise InvalidInputError("a new run is either running or queued")
         clean_params = _params(params or {})
@@ -287,6 +292,8 @@ class RunOperations(WorkspaceBase):
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], *, step: int = 0) -> int:
         """Record metric values (one step of each series); returns how many were written."""
+        if not 0 <= step <= MAX_STEP:
+            raise InvalidInputError(f"step must be from 0 to {MAX_STEP:,}, not {step}")
         at = self.now()
         points = [(check_name(k, "metric name"), v, step, at) for k, v in metrics.items()]
         with self.store.write() as session:
@@ -529,6 +536,11 @@ def _tags(tags: Mapping[str, str]) -> dict[str, str]:
                 "are allowed"
             )
     return clean
+
+
+def _check_length(text: str | None, most: int, what: str) -> None:
+    if text is not None and len(text) > most:
+        raise InvalidInputError(f"{what} is at most {most} characters, not {len(text):,}")
 
 
 def _check_count(old: Mapping[str, Any], new: Mapping[str, Any], most: int, what: str) -> None:

@@ -199,6 +199,18 @@ def test_tags_and_params_are_bounded_per_value_and_per_run(workspace):
         workspace.create_run("sized", params={f"p{i}": "v" * 7_000 for i in range(10)})
 
 
+def test_run_names_kinds_and_steps_fit_their_columns(workspace):
+    # On PostgreSQL a 300-character name or 2**63 as a step was a database error, a 500.
+    with pytest.raises(InvalidInputError, match="a run name is at most 255 characters"):
+        workspace.create_run("widths", name="n" * 300)
+    with pytest.raises(InvalidInputError, match="a run kind is at most 32 characters"):
+        workspace.create_run("widths", kind="k" * 40)
+    run = workspace.create_run("widths", name="n" * 255)
+    with pytest.raises(InvalidInputError, match="step must be from 0 to 2,147,483,647"):
+        workspace.log_metrics(run.id, {"auc": 0.5}, step=2**63)
+    assert workspace.log_metrics(run.id, {"auc": 0.5}, step=2**31 - 1) == 1
+
+
 def test_tail_is_range_checked(workspace):
     run = workspace.create_run("tails")
     workspace.log_text(run.id, "one")
