@@ -19,6 +19,7 @@ import pytest
 from shipyard.core.errors import InvalidInputError
 from shipyard.server import ServerSettings, create_app
 from shipyard.server.limits import DEFAULT_BODY_BYTES, BodyLimits
+from shipyard.server.routes.datasets import upload_name
 from shipyard.workspace.uploads import UPLOADS_FOLDER
 from tests.fixtures.automl import make_frame
 from tests.unit.server._support import ApiClient
@@ -231,3 +232,22 @@ def test_files_have_the_upload_limit_and_everything_else_the_default(method, pat
     limits = BodyLimits(default_bytes=1, upload_bytes=2)
     expected = limits.upload_bytes if limit == "upload" else limits.default_bytes
     assert limits.for_request(method, path) == expected
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("a" * 300 + ".csv.gz", "a" * 193 + ".csv.gz"),
+        ("folder/../x\x00y.csv", "xy.csv"),
+        ("..", "upload.csv"),
+        (None, "upload.csv"),
+    ],
+)
+def test_upload_names_fit_a_file_system(sent, stored):
+    assert upload_name(sent) == stored
+
+
+def test_an_upload_with_an_overlong_file_name_registers(small):
+    answer = _upload(small, "long-name", "n" * 300 + ".csv", _csv(20, seed=7))
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["source"].endswith("nnn.csv")

@@ -29,6 +29,20 @@ router = APIRouter(prefix="/datasets", tags=["datasets"])
 
 PARQUET = "application/vnd.apache.parquet"
 MIB = 1024 * 1024
+MAX_NAME_BYTES = 200  # a file name is at most 255 bytes
+
+
+def upload_name(sent: str | None) -> str:
+    """The name an upload is stored (and recorded) under: the file name as sent, without
+    folders or control characters, cut to what a file system takes (its suffixes kept)."""
+    name = "".join(c for c in PurePath(sent or "").name if c.isprintable()).strip()
+    if name in ("", ".", ".."):
+        return "upload.csv"
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    suffixes = "".join(PurePath(name).suffixes[-2:])[-20:]
+    stem = name.encode()[: MAX_NAME_BYTES - len(suffixes.encode())].decode(errors="ignore")
+    return stem + suffixes
 
 
 def table_limits(settings: ServerSettings) -> TableLimits:
@@ -52,8 +66,7 @@ async def create_dataset(
     a few times its size in memory, which that thread's allocator then reuses); the others
     wait their turn, spooled to disk, without holding a thread.
     """
-    # Under its own name (without folders), so the version records where the rows came from.
-    filename = PurePath(file.filename or "upload.csv").name or "upload.csv"
+    filename = upload_name(file.filename)
     settings: ServerSettings = request.app.state.settings
 
     def register() -> Dataset:
