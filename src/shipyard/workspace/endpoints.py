@@ -426,14 +426,17 @@ def _check_settings(auth_mode: str, workers: int, sample_rate: float) -> None:
 
 
 def _check_address(host: str, port: int | None, allowed: frozenset[str] | None) -> None:
-    """A host that is an IP address or a host name, allowed here; a port in range."""
+    """A host that is an IPv4 address or a host name, allowed here; a port in range."""
     try:
-        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+        address: ipaddress.IPv4Address | None = ipaddress.IPv4Address(host)
     except ValueError:
         address = None
-        if len(host) > 253 or not _HOSTNAME.fullmatch(host):
+        # IPv6 literals too: endpoint addresses are built as http://HOST:PORT. A name
+        # ending in digits would be a malformed IPv4 address (RFC 3696: no numeric TLD).
+        numeric = host.rstrip(".").rpartition(".")[2].isdigit()
+        if len(host) > 253 or numeric or not _HOSTNAME.fullmatch(host):
             raise InvalidInputError(
-                f"host must be an IP address or a host name, not {host[:80]!r}"
+                f"host must be an IPv4 address or a host name, not {host[:80]!r}"
             ) from None
     loopback = address.is_loopback if address is not None else host.lower() == "localhost"
     if allowed is not None and not loopback and host not in allowed:
