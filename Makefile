@@ -1,5 +1,13 @@
 # Every target uses the virtualenv's own executables; an activated venv is never assumed.
 VENV ?= .venv
+# The Python the virtualenv is made from. As root, endpoint processes run as the
+# unprivileged user `shipyard` (README: the trust model), who must be able to run the
+# virtualenv's Python; a Python under /root (pyenv's, say) is out of its reach, so root
+# prefers the system's Python 3.11+ when it has one. BOOTSTRAP_PYTHON=... overrides.
+SYSTEM_PYTHON := $(shell [ "$$(id -u)" = 0 ] && for p in /usr/bin/python3 /usr/local/bin/python3; do \
+	"$$p" -c 'import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+	&& echo "$$p" && break; done)
+BOOTSTRAP_PYTHON ?= $(or $(SYSTEM_PYTHON),python3)
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FAST_MARKERS := not slow and not e2e and not postgres and not ray and not browser
@@ -10,7 +18,7 @@ install: $(STAMP)
 
 # The stamp makes re-runs instant; it is refreshed whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
-	test -x $(PYTHON) || python3 -m venv $(VENV)
+	test -x $(PYTHON) || $(BOOTSTRAP_PYTHON) -m venv $(VENV)
 	$(PYTHON) -m pip install -e '.[dev]'
 	touch $@
 
