@@ -34,14 +34,18 @@ RefArgument = Annotated[
 ]
 
 
+DescriptionOption = Annotated[str | None, typer.Option(help="What the model is for.")]
+TagOption = Annotated[
+    list[str] | None, typer.Option(metavar="KEY=VALUE", help="A tag; repeat for more.")
+]
+
+
 @app.command("register")
 def register(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Model name.")],
     run: Annotated[str, typer.Option("--run", metavar="RUN_ID", help="The completed AutoML run.")],
-    description: Annotated[str | None, typer.Option(help="What the model is for.")] = None,
-    tag: Annotated[
-        list[str] | None, typer.Option(metavar="KEY=VALUE", help="A tag; repeat for more.")
-    ] = None,
+    description: DescriptionOption = None,
+    tag: TagOption = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
     server: ServerOption = None,
@@ -52,15 +56,8 @@ def register(
     tags = parse_tags(tag or [])
     with open_workspace(workspace, db, server, config) as ws:
         version = ws.register_model(name, run, description=description, tags=tags)
-    if as_json:
-        render.echo_json(version)
-        return
-    flags = workspace_flags(workspace, db, server, config)
-    render.say(
-        Console(),
-        f"Registered {version.ref} from run {version.run_id} (id {version.id})",
-        f"Look at it: shipyard model show {version.ref}{flags}",
-    )
+    said = f"Registered {version.ref} from run {version.run_id} (id {version.id})"
+    _show_new(version, said, workspace_flags(workspace, db, server, config), as_json)
 
 
 @app.command("upload")
@@ -72,10 +69,8 @@ def upload(
             "--from", metavar="DIR", help="The model folder (model.joblib, descriptor.json)."
         ),
     ],
-    description: Annotated[str | None, typer.Option(help="What the model is for.")] = None,
-    tag: Annotated[
-        list[str] | None, typer.Option(metavar="KEY=VALUE", help="A tag; repeat for more.")
-    ] = None,
+    description: DescriptionOption = None,
+    tag: TagOption = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
     server: ServerOption = None,
@@ -87,15 +82,15 @@ def upload(
     tags = parse_tags(tag or [])
     with open_workspace(workspace, db, server, config) as ws:
         version = ws.upload_model(name, source, description=description, tags=tags)
+    said = f"Uploaded {version.ref} (by {version.tags.get('uploaded_by')}, id {version.id})"
+    _show_new(version, said, workspace_flags(workspace, db, server, config), as_json)
+
+
+def _show_new(version: ModelVersion, said: str, flags: str, as_json: bool) -> None:
     if as_json:
         render.echo_json(version)
         return
-    flags = workspace_flags(workspace, db, server, config)
-    render.say(
-        Console(),
-        f"Uploaded {version.ref} (by {version.tags.get('uploaded_by')}, id {version.id})",
-        f"Look at it: shipyard model show {version.ref}{flags}",
-    )
+    render.say(Console(), said, f"Look at it: shipyard model show {version.ref}{flags}")
 
 
 @app.command("list")
