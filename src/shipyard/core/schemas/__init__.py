@@ -7,7 +7,7 @@ rebuilds them from JSON with `model_validate`.
 from shipyard.core.schemas.common import Page
 from shipyard.core.schemas.datasets import ColumnProfile, Dataset, DatasetProfile
 from shipyard.core.schemas.endpoints import Endpoint, EndpointKeys, EndpointState
-from shipyard.core.schemas.jobs import Job, JobStatus
+from shipyard.core.schemas.jobs import Job, JobEvent, JobEventKind, JobStatus
 from shipyard.core.schemas.models import ModelVersion, RegisteredModel
 from shipyard.core.schemas.principals import AccessToken, Caller, Principal, PrincipalCredentials
 from shipyard.core.schemas.runs import (
@@ -33,6 +33,8 @@ __all__ = [
     "EndpointState",
     "Experiment",
     "Job",
+    "JobEvent",
+    "JobEventKind",
     "JobStatus",
     "MetricPoint",
     "ModelVersion",

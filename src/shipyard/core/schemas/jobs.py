@@ -43,3 +43,27 @@ class Job(BaseModel):
     @property
     def is_finished(self) -> bool:
         return self.status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED)
+
+
+class JobEventKind(StrEnum):
+    """What a job event tells; its payload's fields depend on it."""
+
+    STATUS = "status"  # status: the job's new status; attempt, run_id when a worker starts it
+    PHASE = "phase"  # phase, message
+    GUARDRAILS = "guardrails"  # guardrails: [{name, status, message, details}]
+    SETUP = "setup"  # task, metric
+    TRIAL_STARTED = "trial_started"  # number, learner, params
+    TRIAL_FINISHED = "trial_finished"  # number, learner, status, score, loss, fit_time_s, ...
+    ERROR = "error"  # type: the exception's class name, message
+
+
+class JobEvent(BaseModel):
+    """One thing a job did, numbered 1, 2, ... within its job (`seq`), in the order it did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    seq: int
+    kind: JobEventKind
+    payload: dict[str, Any]
+    created_at: datetime
