@@ -26,6 +26,8 @@ from shipyard.core.schemas import (
     Dataset,
     Experiment,
     Job,
+    JobEvent,
+    JobEventKind,
     JobStatus,
     ModelVersion,
     RunStatus,
@@ -369,4 +371,25 @@ class JobRow(Base):
             claimed_at=self.claimed_at,
             heartbeat_at=self.heartbeat_at,
             finished_at=self.finished_at,
+        )
+
+
+class JobEventRow(Base):
+    """One event of a job; `seq` counts 1, 2, ... within the job (see `store.jobs`)."""
+
+    __tablename__ = "job_events"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+    def to_entity(self) -> JobEvent:
+        return JobEvent(
+            job_id=self.job_id,
+            seq=self.seq,
+            kind=JobEventKind(self.kind),
+            payload=self.payload,
+            created_at=self.created_at,
         )

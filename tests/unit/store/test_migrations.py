@@ -27,6 +27,7 @@ TABLES = {
     "token_revocations",
     "auth_throttles",
     "jobs",
+    "job_events",
 }
 
 

@@ -54,7 +54,7 @@ class JobEventKind(StrEnum):
     SETUP = "setup"  # task, metric
     TRIAL_STARTED = "trial_started"  # number, learner, params
     TRIAL_FINISHED = "trial_finished"  # number, learner, status, score, loss, fit_time_s, ...
-    ERROR = "error"  # type: the exception's class name, message
+    ERROR = "error"  # the exception's class name (type) and message
 
 
 class JobEvent(BaseModel):
