@@ -23,7 +23,7 @@ from rich.console import Console
 from shipyard.automl import AutoMLSettings
 from shipyard.cli import render
 from shipyard.cli._workspace import CONFIG_FILE, write_config
-from shipyard.cli.automl import live_progress
+from shipyard.cli._automl_run import live_progress
 from shipyard.client import ServicePrincipalAuthentication
 from shipyard.core.errors import ServiceUnavailableError
 from shipyard.datasets import BANK_MARKETING_TARGET
@@ -64,9 +64,8 @@ class DemoServer:
             self.process.wait(STOP_TIMEOUT_S)
 
 
-def team_story(console: Console, folder: Path, dataset: str, db: str | None) -> DemoServer:
-    """The server over `folder`, a service principal, a REST call and a job run through it."""
-    server = find_or_start(console, folder, db)
+def team_story(console: Console, folder: Path, dataset: str, server: DemoServer) -> None:
+    """A service principal on the server over `folder`, a REST call and a job run through it."""
     with Workspace.from_config(folder / CONFIG_FILE) as owner:
         if PRINCIPAL in {p.name for p in owner.list_principals()}:
             owner.delete_principal(PRINCIPAL)  # its secret was shown once: a new one
@@ -101,7 +100,6 @@ def team_story(console: Console, folder: Path, dataset: str, db: str | None) -> 
     auc = job.run.metrics.get("AUC_weighted")
     line = f"Run {job.id} {job.run.status.value}, done by the server's job worker"
     render.say(console, line + (f"; AUC_weighted {auc:.4f}" if auc is not None else ""))
-    return server
 
 
 def find_or_start(console: Console, folder: Path, db: str | None) -> DemoServer:

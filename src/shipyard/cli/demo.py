@@ -10,6 +10,7 @@ the story adds one step here. The endpoint and the server are left running unles
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from rich.table import Table
 
 from shipyard.automl import AutoMLResult, AutoMLSettings
 from shipyard.cli import render
-from shipyard.cli._demo_server import PRINCIPAL, PRINCIPAL_FILE, team_story
+from shipyard.cli._demo_server import PRINCIPAL, PRINCIPAL_FILE, find_or_start, team_story
 from shipyard.cli._workspace import (
     DbOption,
     WorkspaceOption,
@@ -31,7 +32,7 @@ from shipyard.cli._workspace import (
     workspace_dir,
     workspace_flags,
 )
-from shipyard.cli.automl import live_progress, save_result, show_result
+from shipyard.cli._automl_run import live_progress, save_result, show_result
 from shipyard.cli.dataset import balance_table
 from shipyard.cli.endpoint import telemetry_table
 from shipyard.cli.predict import load_quietly, model_input, predictions
@@ -105,21 +106,25 @@ def demo(
         max_trials=max_trials,
     )
     flags = workspace_flags(workspace, db)
-    with open_local_workspace(workspace, db) as ws:
-        recorded = record_story(ws, console, training, settings)
-        result = recorded.automl.result
-        show_result(console, result)
-        folder = save_result(console, result, output)
-        score_held_back(console, err, folder, held_back, result)
-        show_recorded(console, recorded, workspace_dir(workspace), flags)
-        endpoint = serve_story(ws, console, recorded.model, held_back)
-    console.rule("A team: the workspace over REST, used by a service principal")
     folder = workspace_dir(workspace)
-    server = team_story(console, folder, recorded.dataset.ref, db)
-    if exit_when_done:
+    # With --exit, what the demo started stops however it ends (a failed step included).
+    with contextlib.ExitStack() as started:
         with open_local_workspace(workspace, db) as ws:
-            ws.delete_endpoint(endpoint.name)
-        server.stop()
+            recorded = record_story(ws, console, training, settings)
+            result = recorded.automl.result
+            show_result(console, result)
+            saved = save_result(console, result, output)
+            score_held_back(console, err, saved, held_back, result)
+            show_recorded(console, recorded, folder, flags)
+            endpoint = serve_story(ws, console, recorded.model, held_back)
+        if exit_when_done:
+            started.callback(_delete_endpoint, workspace, db, endpoint.name)
+        console.rule("A team: the workspace over REST, used by a service principal")
+        server = find_or_start(console, folder, db)
+        if exit_when_done:
+            started.callback(server.stop)
+        team_story(console, folder, recorded.dataset.ref, server)
+    if exit_when_done:
         render.say(console, f"Endpoint {endpoint.name} and the server stopped (--exit).")
     console.print(f"Data: {BANK_MARKETING_CITATION}", soft_wrap=True, highlight=False)
     if not exit_when_done:
@@ -135,6 +140,11 @@ def demo(
             if server.pid
             else "  (the server was already running)",
         )
+
+
+def _delete_endpoint(workspace: Path | None, db: str | None, name: str) -> None:
+    with open_local_workspace(workspace, db) as ws:
+        ws.delete_endpoint(name)
 
 
 def record_story(
