@@ -1,10 +1,10 @@
 """The `shipyard` app: one sub-app or command per area, and errors mapped to exit codes.
 
-Exit codes: 0 success; 2 for what the user can fix (bad input or data, a missing or
-unreadable file, an unknown name: every `ShipyardError` but `ModelError`, and usage
-errors); 1 when a model failed on valid input (`ModelError`). A user error prints one red
-line, `error: <message>`, on stderr and no traceback; anything else is a bug and keeps
-its traceback.
+Exit codes: 0 success; a `ShipyardError` exits with its class's `exit_code` (the table in
+`core/errors.py`: 2 for what the user can fix, 1 when a model or the server failed on
+valid input); a missing or unreadable file and usage errors exit 2. Each prints one red
+line, `error: <message>`, on stderr and no traceback (a server failure names its request
+id); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ from typer.core import TyperGroup
 
 from shipyard import __version__
 from shipyard.cli import automl, dataset, demo, endpoint, model, predict, run, server, sp, worker
-from shipyard.core.errors import ModelError, ShipyardError
+from shipyard.core.errors import ShipyardError
 
 USER_ERROR = 2
-MODEL_ERROR = 1
 
 
 class ShipyardGroup(TyperGroup):
@@ -30,10 +29,8 @@ class ShipyardGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:  # Any: typer vendors click, its Context is private
         try:
             return super().invoke(ctx)
-        except ModelError as exc:
-            fail(str(exc), MODEL_ERROR)
         except ShipyardError as exc:
-            fail(str(exc), USER_ERROR)
+            fail(str(exc), exc.exit_code)
         except OSError as exc:
             where = f": {exc.filename}" if exc.filename else ""
             fail(f"{exc.strerror or exc}{where}", USER_ERROR)

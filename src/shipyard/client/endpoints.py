@@ -12,14 +12,7 @@ import httpx
 from pydantic import TypeAdapter
 
 from shipyard.client._base import RemoteBase
-from shipyard.core.errors import (
-    AuthenticationError,
-    ConflictError,
-    InvalidInputError,
-    ModelError,
-    PermissionDeniedError,
-    ShipyardError,
-)
+from shipyard.core.errors import ConflictError, answer_error
 from shipyard.core.schemas import AccessToken, Endpoint, EndpointKeys, TelemetrySummary
 
 SCORING_TIMEOUT_S = 60.0
@@ -126,7 +119,8 @@ class RemoteEndpoints(RemoteBase):
             ) from None
         if not response.is_success:
             status = response.status_code
-            raise scoring_error(status, f"endpoint {name!r} answered {status}: {response.text}")
+            message = f"endpoint {name!r} answered {status}: {response.text}"
+            raise answer_error(status, message, response.content)
         answer: dict[str, Any] = response.json()
         return answer
 
@@ -142,14 +136,3 @@ class RemoteEndpoints(RemoteBase):
         params = {"since": since, "bucket_s": bucket_s}
         answer = self._request("GET", f"/endpoints/{name}/telemetry", params=params).json()
         return TypeAdapter(TelemetrySummary).validate_python(answer)
-
-
-def scoring_error(status: int, message: str) -> ShipyardError:
-    """The error a scoring answer of `status` stands for, as the local workspace raises it."""
-    if status == 401:
-        return AuthenticationError(message)
-    if status == 403:
-        return PermissionDeniedError(message)
-    if 400 <= status < 500:
-        return InvalidInputError(message)
-    return ModelError(message)

@@ -9,29 +9,16 @@ from typing import Any
 import httpx
 
 from shipyard.core.errors import (
-    AuthenticationError,
-    ConflictError,
-    InvalidInputError,
-    ModelError,
-    NotFoundError,
-    PermissionDeniedError,
+    ServerError,
     ServiceUnavailableError,
     ShipyardError,
     TooManyRequestsError,
+    error_class,
 )
 
 TOKEN_PATH = "/api/v1/auth/token"
 _RENEW_BEFORE_S = 60
-_ERRORS: dict[int, type[ShipyardError]] = {
-    400: InvalidInputError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    413: InvalidInputError,
-    422: InvalidInputError,
-    503: ServiceUnavailableError,
-}
+REQUEST_ID_HEADER = "x-request-id"
 
 
 class ServicePrincipalAuthentication:
@@ -91,17 +78,23 @@ def raise_for_error(response: httpx.Response) -> None:
     """Raise the Shipyard error an error answer stands for (its message kept)."""
     if response.is_success:
         return
-    message = _message(response)
+    raise error_of(response)
+
+
+def error_of(response: httpx.Response) -> ShipyardError:
+    """The error an error answer stands for: the class its body names or its status's."""
+    body = _body(response)
+    message = _message(response, body)
     status = response.status_code
-    if status == 429:
-        retry = int(response.headers.get("retry-after", "1") or 1)
-        raise TooManyRequestsError(message, retry)
-    error = _ERRORS.get(status)
-    if error is not None:
-        raise error(message)
-    if status >= 500:
-        raise ModelError(f"the server failed ({status}): {message}")
-    raise ShipyardError(f"unexpected answer {status}: {message}")
+    kind = error_class(status, _field(body, "type"))
+    if kind is TooManyRequestsError:
+        return TooManyRequestsError(message, int(response.headers.get("retry-after", "1") or 1))
+    if kind is ServerError:
+        request_id = _field(body, "request_id") or response.headers.get(REQUEST_ID_HEADER)
+        return ServerError(f"the server failed ({status}): {message}", request_id)
+    if kind is ShipyardError:
+        return ShipyardError(f"unexpected answer {status}: {message}")
+    return kind(message)
 
 
 def unreachable(server: str, exc: httpx.TransportError) -> ServiceUnavailableError:
@@ -110,10 +103,20 @@ def unreachable(server: str, exc: httpx.TransportError) -> ServiceUnavailableErr
     return ServiceUnavailableError(f"cannot reach the Shipyard server at {server}: {reason}")
 
 
-def _message(response: httpx.Response) -> str:
+def _body(response: httpx.Response) -> Any:
     try:
-        body: Any = response.json()
+        return response.json()
     except ValueError:
+        return None
+
+
+def _field(body: Any, key: str) -> str | None:
+    value = body.get(key) if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _message(response: httpx.Response, body: Any) -> str:
+    if body is None:
         return response.text[:500] or response.reason_phrase
     if isinstance(body, dict):
         for key in ("error", "detail", "message"):

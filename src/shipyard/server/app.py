@@ -55,9 +55,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.answers = AnswerCache() if settings.answer_cache else None
-    install_error_handlers(app)
     limits = BodyLimits(upload_bytes=settings.max_upload_mb * MIB)
     app.add_middleware(BodyLimitMiddleware, limits=limits)
+    install_error_handlers(app)  # after: its request-id middleware is the outermost
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     install_docs(app)

@@ -1,14 +1,21 @@
-"""Errors as HTTP answers: one table from error class to status, one JSON shape.
+"""Errors as HTTP answers: the status of each error class, one JSON shape, request ids.
 
-Every error answer is `{"error": "<what went wrong>"}`; request validation errors also
-keep FastAPI's `detail` list. The token route answers OAuth2 errors (RFC 6749 section 5.2)
-through `OAuthError` instead. Bad input is a 4xx, never a 500: only a model failing on
-valid input (`ModelError`) or a bug is.
+The status of a Shipyard error is its class's `status` (the one table, in `core/errors.py`).
+Every error answer is `{"error": "<what went wrong>"}`; a Shipyard error adds `"type"` (its
+class name, so the HTTP client re-raises the same class) and a 5xx adds `"request_id"`.
+Request validation errors also keep FastAPI's `detail` list. The token route answers OAuth2
+errors (RFC 6749 section 5.2) through `OAuthError` instead. Bad input is a 4xx, never a
+500: only a model failing on valid input (`ModelError`) or a bug (`ServerError`) is.
+
+Every answer carries `X-Request-ID`: the caller's if it is 1 to 128 characters of
+`A-Za-z0-9._:-`, else a new one. A bug's traceback is logged under that id.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,38 +24,20 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shipyard.core.errors import (
     AuthenticationError,
-    ConflictError,
-    DataError,
-    InvalidInputError,
-    ModelError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
-    SchemaError,
-    ServiceUnavailableError,
+    ServerError,
     ShipyardError,
     TooManyRequestsError,
 )
 
-log = logging.getLogger("shipyard.server")
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_KEY = "shipyard.request_id"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
-STATUS: dict[type[ShipyardError], int] = {
-    InvalidInputError: 422,
-    DataError: 422,
-    SchemaError: 422,
-    PayloadTooLargeError: 413,
-    NotFoundError: 404,
-    ConflictError: 409,
-    AuthenticationError: 401,
-    PermissionDeniedError: 403,
-    TooManyRequestsError: 429,
-    ServiceUnavailableError: 503,
-    ModelError: 500,
-    ShipyardError: 500,  # a class the table does not name yet: a bug to fix here
-}
+log = logging.getLogger("shipyard.server")
 
 
 class OAuthError(Exception):
@@ -65,11 +54,8 @@ class OAuthError(Exception):
 
 
 def status_of(exc: ShipyardError) -> int:
-    """The status of the most specific class of `exc` that the table names."""
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 500  # pragma: no cover - ShipyardError is in the table
+    """The HTTP status of `exc`: its class's."""
+    return exc.status
 
 
 def error_headers(exc: ShipyardError) -> dict[str, str]:
@@ -82,7 +68,8 @@ def error_headers(exc: ShipyardError) -> dict[str, str]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer every error raised by a route in the shape above."""
+    """Answer every error raised by a route in the shape above, each with a request id."""
+    app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(ShipyardError, _shipyard_error)
     app.add_exception_handler(OAuthError, _oauth_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -90,13 +77,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
 
 
-async def _shipyard_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _shipyard_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ShipyardError)  # registered for this class only
-    status = status_of(exc)
-    if status >= 500:
-        log.error("%s: %s", type(exc).__name__, exc)
-    message = str(exc) or type(exc).__name__
-    return JSONResponse({"error": message}, status, headers=error_headers(exc))
+    body: dict[str, Any] = {"error": str(exc) or type(exc).__name__, "type": type(exc).__name__}
+    if exc.status >= 500:
+        body["request_id"] = request_id(request)
+        log.error("request %s: %s: %s", body["request_id"], type(exc).__name__, exc)
+    return JSONResponse(body, exc.status, headers=error_headers(exc))
 
 
 async def _oauth_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -119,8 +106,54 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
-    return JSONResponse({"error": "internal server error; see the server log"}, 500)
+    rid = request_id(request)
+    log.error("request %s: %s %s failed", rid, request.method, request.url.path, exc_info=exc)
+    body = {
+        "error": f"internal server error; request id {rid} (see the server log)",
+        "type": ServerError.__name__,
+        "request_id": rid,
+    }
+    return JSONResponse(body, ServerError.status, headers={REQUEST_ID_HEADER: rid})
+
+
+def request_id(request: Request) -> str:
+    """The id of `request` (set by `RequestIdMiddleware`; a new one outside it)."""
+    rid = request.scope.get(_REQUEST_ID_KEY)
+    return rid if isinstance(rid, str) else uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    """Give each HTTP request an id (a sane incoming `X-Request-ID` or a new one) and send
+    it back on the answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = _incoming_id(scope) or uuid.uuid4().hex
+        scope[_REQUEST_ID_KEY] = rid
+        header = (REQUEST_ID_HEADER.lower().encode(), rid.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                if all(name.lower() != header[0] for name, _ in headers):
+                    headers.append(header)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def _incoming_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"x-request-id":
+            text = value.decode("latin-1")
+            return text if _REQUEST_ID.fullmatch(text) else None
+    return None
 
 
 def validation_message(errors: Sequence[Mapping[str, Any]]) -> str:

@@ -23,6 +23,8 @@ Send = Callable[[Message], Awaitable[None]]
 class BodyTooLargeError(PayloadError):
     """A body over the endpoint's `max_body_bytes` (answered 413)."""
 
+    status = 413
+
 
 class ClientGoneError(Exception):
     """The client disconnected before its body arrived."""

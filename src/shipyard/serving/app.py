@@ -12,7 +12,9 @@ Routes: `POST /score` (`?method=predict_proba`), `POST /invocations`,
 `GET /v2/health/live|ready`, `GET /v2/models/{name}/ready` and `GET /v2` are public.
 Errors are `{"error": "..."}`: 400 unreadable body, 401 credentials (with
 `WWW-Authenticate: Bearer`), 404 route or model name, 405 method, 413 body over
-`max_body_bytes`, 422 rows that do not fit the model, 500 a model failure on valid rows.
+`max_body_bytes`, 422 rows that do not fit the model, 500 a model failure on valid rows
+(`"type": "ModelError"`) or a bug (`"type": "ServerError"`); a 500 also names its
+`request_id`. The statuses are the error classes' (`core/errors.py`).
 Every answer carries `x-request-id` (the caller's, if it sent a usable one).
 """
 
@@ -34,9 +36,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import orjson
 
-from shipyard.core.errors import AuthenticationError
+from shipyard.core.errors import AuthenticationError, NotFoundError, ServerError
 from shipyard.serving._asgi import (
-    BodyTooLargeError,
     ClientGoneError,
     Receive,
     Scope,
@@ -59,6 +60,7 @@ from shipyard.serving.predict import (
     message_of,
     score_answer,
     status_of,
+    type_of,
     v2_answer,
     v2_request_id,
 )
@@ -202,7 +204,9 @@ class ScoringApp:
         route = self._route(scope["path"], call)
         headers = [(b"x-request-id", request_id)]
         if route is None:
-            status, body, kind = _error(404, f"no route {scope['method']} {scope['path']}")
+            status, body, kind = _error(
+                NotFoundError.status, f"no route {scope['method']} {scope['path']}"
+            )
             label = "unmatched"
         else:
             label = route.label
@@ -241,10 +245,12 @@ class ScoringApp:
             return await route.handler(call)
         except AuthenticationError as exc:
             headers.append((b"www-authenticate", b'Bearer realm="shipyard"'))
-            return _error(401, str(exc))
+            return _error(exc.status, str(exc))
         except Exception:
-            logger.exception("request %s failed", call.request_id.decode())
-            return _error(500, "internal error; see the endpoint's logs")
+            rid = call.request_id.decode()
+            logger.exception("request %s failed", rid)
+            message = f"internal error; request id {rid} (see the endpoint's logs)"
+            return _error(ServerError.status, message, ServerError.__name__, rid)
 
     async def _score(self, call: _Call) -> Answer:
         method = query_param(call.scope, "method")
@@ -263,7 +269,7 @@ class ScoringApp:
 
     async def _v2_infer(self, call: _Call) -> Answer:
         if self._unknown_model(call.name):
-            return _error(404, self._unknown_model(call.name))
+            return _error(NotFoundError.status, self._unknown_model(call.name))
 
         def render(out: np.ndarray, request: ScoringRequest, served: ServedModel, doc: Any) -> Any:
             rid = v2_request_id(doc) or call.request_id.decode()
@@ -291,11 +297,13 @@ class ScoringApp:
             call.error = "the client closed the connection"
             return CLIENT_GONE, b"", JSON_TYPE
         except Exception as exc:
-            status = 413 if isinstance(exc, BodyTooLargeError) else status_of(exc)
+            status = status_of(exc)
             call.error = message_of(exc)
-            if status >= 500:
-                logger.error("request %s: %s", call.request_id.decode(), call.error, exc_info=exc)
-            return _error(status, call.error)
+            if status < 500:
+                return _error(status, call.error)
+            rid = call.request_id.decode()
+            logger.error("request %s: %s", rid, call.error, exc_info=exc)
+            return _error(status, call.error, type_of(exc), rid)
         call.rows = len(request.records)
         if config.logging and self._random.random() < config.sample_rate:
             call.sample = (document, answer)
@@ -333,7 +341,7 @@ class ScoringApp:
 
     async def _ready(self, call: _Call) -> Answer:
         if call.name and self._unknown_model(call.name):
-            return _error(404, self._unknown_model(call.name))
+            return _error(NotFoundError.status, self._unknown_model(call.name))
         return 200, b'{"ready":true}', JSON_TYPE
 
     async def _server_metadata(self, _call: _Call) -> Answer:
@@ -341,7 +349,7 @@ class ScoringApp:
 
     async def _v2_metadata(self, call: _Call) -> Answer:
         if self._unknown_model(call.name):
-            return _error(404, self._unknown_model(call.name))
+            return _error(NotFoundError.status, self._unknown_model(call.name))
         return 200, self.runtime.served.metadata, JSON_TYPE
 
     async def _swagger(self, _call: _Call) -> Answer:
@@ -418,5 +426,13 @@ class ScoringApp:
                 self.runtime.refresh(deep=True)
 
 
-def _error(status: int, message: str) -> Answer:
-    return status, orjson.dumps({"error": message}), JSON_TYPE
+def _error(
+    status: int, message: str, error_type: str | None = None, request_id: str | None = None
+) -> Answer:
+    """An error answer; a 5xx names its error class and request id (add-only fields)."""
+    body: dict[str, str] = {"error": message}
+    if error_type is not None:
+        body["type"] = error_type
+    if request_id is not None:
+        body["request_id"] = request_id
+    return status, orjson.dumps(body), JSON_TYPE

@@ -30,6 +30,8 @@ Records = list[dict[str, Any]]
 class PayloadError(InvalidInputError):
     """A request body that cannot be read as rows to score."""
 
+    status = 400
+
 
 @dataclass(frozen=True)
 class ScoringRequest:

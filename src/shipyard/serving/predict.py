@@ -6,11 +6,11 @@ requests can be scored in one model call (`predict_many`), which is how the app
 micro-batches concurrent requests; a request that fails in a batch is retried alone, so
 one bad request never fails its neighbours.
 
-Statuses (one table, `status_of`): a body that cannot be read as rows (not JSON, empty,
-not the protocol's shape: `PayloadError`) is 400; rows that do not fit the model (unknown
-or missing column, a value of the wrong type, predict_proba on a regression model:
-`SchemaError` and other `InvalidInputError`) are 422; anything else the model raises on
-valid rows is 500.
+Statuses (`status_of`, from the error classes' `status`): a body that cannot be read as
+rows (not JSON, empty, not the protocol's shape: `PayloadError`) is 400; rows that do not
+fit the model (unknown or missing column, a value of the wrong type, predict_proba on a
+regression model: `SchemaError` and other `InvalidInputError`) are 422; anything else the
+model raises on valid rows is a `ModelError`, 500.
 """
 
 from __future__ import annotations
@@ -22,12 +22,9 @@ import numpy as np
 
 from shipyard.core.errors import InvalidInputError, ModelError, SchemaError
 from shipyard.core.interface import ScoringModel
-from shipyard.serving.payloads import PayloadError, ScoringRequest, to_jsonable
+from shipyard.serving.payloads import ScoringRequest, to_jsonable
 
 PROBA = "predict_proba"
-STATUS_BAD_BODY = 400
-STATUS_BAD_ROWS = 422
-STATUS_MODEL_FAILED = 500
 
 Outcome = np.ndarray | Exception
 
@@ -37,11 +34,12 @@ _COLUMN_TYPES = {"numeric": "FP64", "boolean": "BOOL"}
 
 def status_of(error: Exception) -> int:
     """The HTTP status of a scoring error: the caller's fault is 4xx, the model's 500."""
-    if isinstance(error, PayloadError):
-        return STATUS_BAD_BODY
-    if isinstance(error, InvalidInputError):
-        return STATUS_BAD_ROWS
-    return STATUS_MODEL_FAILED
+    return error.status if isinstance(error, InvalidInputError) else ModelError.status
+
+
+def type_of(error: Exception) -> str:
+    """The class name an answer gives for a scoring error (`ModelError` for the model's)."""
+    return type(error).__name__ if isinstance(error, InvalidInputError) else ModelError.__name__
 
 
 def message_of(error: Exception) -> str:

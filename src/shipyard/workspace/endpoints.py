@@ -25,13 +25,12 @@ from typing import Any
 from shipyard.auth import hash_secret, issue_token
 from shipyard.auth.tokens import MAX_TOKEN_TTL_S, endpoint_audience
 from shipyard.core.errors import (
-    AuthenticationError,
     ConflictError,
     InvalidInputError,
-    ModelError,
     NotFoundError,
     PermissionDeniedError,
     ShipyardError,
+    answer_error,
 )
 from shipyard.core.ids import new_id
 from shipyard.core.interface import WorkspaceAPI
@@ -232,10 +231,9 @@ class EndpointOperations(WorkspaceBase):
                 answer: dict[str, Any] = json.loads(response.read())
                 return answer
         except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")
-            raise _http_error(
-                exc.code, f"endpoint {name!r} answered {exc.code}: {detail}"
-            ) from None
+            body = exc.read()
+            message = f"endpoint {name!r} answered {exc.code}: {body.decode(errors='replace')}"
+            raise answer_error(exc.code, message, body) from None
         except (urllib.error.URLError, OSError) as exc:
             raise ConflictError(
                 f"endpoint {name!r} does not answer at {endpoint.scoring_uri}: {exc}"
@@ -404,16 +402,6 @@ def bench_target(ws: WorkspaceAPI, name: str, *, rows: int = 1, proba: bool = Fa
         document["method"] = "predict_proba"
     body = json.dumps(document, default=str).encode()
     return BenchTarget(endpoint.scoring_uri, body, ws.endpoint_auth_header(name))
-
-
-def _http_error(status: int, message: str) -> Exception:
-    if status in (401,):
-        return AuthenticationError(message)
-    if status == 403:
-        return PermissionDeniedError(message)
-    if 400 <= status < 500:
-        return InvalidInputError(message)
-    return ModelError(message)
 
 
 def _check_settings(auth_mode: str, workers: int, sample_rate: float) -> None:

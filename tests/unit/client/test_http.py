@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from shipyard.client import RemoteWorkspace, ServicePrincipalAuthentication
-from shipyard.client.endpoints import scoring_error
 from shipyard.client.http import raise_for_error
 from shipyard.client.remote import unpack
 from shipyard.core.errors import (
@@ -22,10 +21,13 @@ from shipyard.core.errors import (
     InvalidInputError,
     ModelError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
+    ServerError,
     ServiceUnavailableError,
     ShipyardError,
     TooManyRequestsError,
+    answer_error,
 )
 from tests.fixtures.servers import free_port
 
@@ -40,7 +42,7 @@ SERVER = "http://shipyard.test"
         (403, PermissionDeniedError),
         (404, NotFoundError),
         (409, ConflictError),
-        (413, InvalidInputError),
+        (413, PayloadTooLargeError),
         (422, InvalidInputError),
         (503, ServiceUnavailableError),
     ],
@@ -59,7 +61,7 @@ def test_other_answers():
             httpx.Response(429, json={"error": "slow_down"}, headers={"Retry-After": "7"})
         )
     assert slow.value.retry_after_s == 7
-    with pytest.raises(ModelError, match=r"the server failed \(500\): boom"):
+    with pytest.raises(ServerError, match=r"the server failed \(500\): boom"):
         raise_for_error(httpx.Response(500, text="boom"))
     with pytest.raises(ShipyardError, match="unexpected answer 418"):
         raise_for_error(httpx.Response(418, json={"detail": ["short and stout"]}))
@@ -69,10 +71,15 @@ def test_other_answers():
 
 
 def test_scoring_answers_are_the_errors_a_local_invoke_raises():
-    assert type(scoring_error(401, "m")) is AuthenticationError
-    assert type(scoring_error(403, "m")) is PermissionDeniedError
-    assert type(scoring_error(422, "m")) is InvalidInputError
-    assert type(scoring_error(503, "m")) is ModelError
+    assert type(answer_error(401, "m")) is AuthenticationError
+    assert type(answer_error(403, "m")) is PermissionDeniedError
+    assert type(answer_error(422, "m")) is InvalidInputError
+    assert type(answer_error(503, "m")) is ServiceUnavailableError
+    assert type(answer_error(500, "m", b'{"error": "m", "type": "ModelError"}')) is ModelError
+    server = answer_error(500, "m", b'{"error": "m", "type": "ServerError", "request_id": "r1"}')
+    assert type(server) is ServerError
+    assert server.request_id == "r1"
+    assert type(answer_error(500, "m", b"not json")) is ServerError
 
 
 def _server(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.Client:

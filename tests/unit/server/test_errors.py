@@ -67,7 +67,10 @@ def test_each_error_class_has_one_status_and_the_same_body(raising, index, case)
     assert status_of(error) == expected
     answer = raising.request("GET", f"/raise/{index}")
     assert answer.status_code == expected
-    assert answer.json() == {"error": str(error)}
+    body = answer.json()
+    assert body["error"] == str(error)
+    assert body["type"] == type(error).__name__
+    assert ("request_id" in body) == (expected >= 500)
 
 
 def test_401_carries_a_challenge_and_429_says_when_to_retry(raising):

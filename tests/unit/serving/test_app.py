@@ -290,7 +290,10 @@ async def test_a_model_failure_on_valid_rows_is_a_500_and_the_app_keeps_serving(
         after = await client.post("/score", json={"data": rows}, headers=BEARER)
     app.close()
     assert failed.status_code == 500
-    assert failed.json() == {"error": "the model failed on valid input: RuntimeError: boom"}
+    body = failed.json()
+    assert body["error"] == "the model failed on valid input: RuntimeError: boom"
+    assert body["type"] == "ModelError"
+    assert body["request_id"] == failed.headers["x-request-id"]
     assert after.status_code == 200
     assert "boom" in caplog.text
     assert "Traceback" in caplog.text
