@@ -21,6 +21,7 @@ from shipyard.core.schemas import (
     DatasetProfile,
     Experiment,
     Job,
+    JobEvent,
     MetricPoint,
     ModelVersion,
     Page,
@@ -372,6 +373,13 @@ class RemoteWorkspace(RemoteEndpoints, RemotePrincipals):
     def cancel_job(self, job_id: str) -> Job:
         """Cancel a queued job now, or ask the worker of a running one to stop."""
         return self._send("POST", f"/jobs/{job_id}/cancel", Job)
+
+    def job_events(
+        self, job_id: str, *, after: int = 0, limit: int = 100, wait_s: float = 0.0
+    ) -> list[JobEvent]:
+        """The job's events numbered above `after`; with `wait_s`, a long poll for the next."""
+        params = {"after": after, "limit": limit, "wait_s": wait_s}
+        return self._list(f"/jobs/{job_id}/events", JobEvent, params=params)
 
 
 def unpack(archive: zipfile.ZipFile, target: Path) -> None:

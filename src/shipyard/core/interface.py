@@ -21,6 +21,7 @@ from shipyard.core.schemas import (
     EndpointKeys,
     Experiment,
     Job,
+    JobEvent,
     MetricPoint,
     ModelVersion,
     Page,
@@ -204,3 +205,6 @@ class WorkspaceAPI(Protocol):
         self, *, status: str | None = None, max_results: int = 50, page_token: str | None = None
     ) -> Page[Job]: ...
     def cancel_job(self, job_id: str) -> Job: ...
+    def job_events(
+        self, job_id: str, *, after: int = 0, limit: int = 100, wait_s: float = 0.0
+    ) -> list[JobEvent]: ...

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shipyard.auth.manifest import folder_digests
-from shipyard.automl import AutoMLResult, AutoMLSettings, ProgressCallback, Trial, run_automl
-from shipyard.core.schemas import Run, RunStatus
+from shipyard.automl.trial import ProgressCallback, Trial
+from shipyard.core.schemas import JobEventKind, Run, RunStatus
 from shipyard.workspace._base import WorkspaceBase
 
 if TYPE_CHECKING:
+    from shipyard.automl import AutoMLResult, AutoMLSettings
     from shipyard.automl.guardrails import Guardrail
     from shipyard.workspace.local import LocalWorkspace
 
@@ -78,6 +79,8 @@ class AutoMLOperations(WorkspaceBase):
                 tags={"dataset": data.ref, "target": settings.target},
                 dataset_version_id=data.id,
             )
+        from shipyard.automl.engine import run_automl  # the engine loads when a run trains
+
         recorder = RunRecorder(ws, parent, callback or ProgressCallback())
         try:
             result = run_automl(frame, settings, callback=recorder)
@@ -194,6 +197,56 @@ class RunRecorder(ProgressCallback):
         self.ws.set_tags(run_id, {"trial_status": trial.status})
         self.ws.finish_run(run_id, status, reason)
         self._open.discard(run_id)
+
+
+class JobEventRecorder(ProgressCallback):
+    """Turns the engine's progress callbacks into the job's events, then passes them on.
+
+    A job's worker puts it after `RunRecorder`, so a trial's child run exists before its
+    event is read, and before `forward` may stop the run at the trial's end.
+    """
+
+    def __init__(self, ws: LocalWorkspace, job_id: str, forward: ProgressCallback) -> None:
+        self.ws, self.job_id, self.forward = ws, job_id, forward
+
+    def on_guardrails(self, guardrails: list[Guardrail]) -> None:
+        found = [g.to_dict() for g in guardrails]
+        self._record(JobEventKind.GUARDRAILS, {"guardrails": found})
+        self.forward.on_guardrails(guardrails)
+
+    def on_setup(self, task: str, metric: str) -> None:
+        self._record(JobEventKind.SETUP, {"task": task, "metric": metric})
+        self.forward.on_setup(task, metric)
+
+    def on_trial_start(self, trial: Trial) -> None:
+        started = {"number": trial.number, "learner": trial.learner, "params": trial.params}
+        self._record(JobEventKind.TRIAL_STARTED, started)
+        self.forward.on_trial_start(trial)
+
+    def on_trial_end(self, trial: Trial) -> None:
+        self._record(JobEventKind.TRIAL_FINISHED, trial.to_dict())
+        self.forward.on_trial_end(trial)
+
+    def on_phase(self, phase: str, message: str) -> None:
+        self._record(JobEventKind.PHASE, {"phase": phase, "message": message})
+        self.forward.on_phase(phase, message)
+
+    def _record(self, kind: JobEventKind, payload: dict[str, Any]) -> None:
+        self.ws.record_job_event(self.job_id, kind, json_ready(payload))
+
+
+def json_ready(value: Any) -> Any:
+    """`value` as JSON holds it: numpy scalars as numbers, NaN and infinities as None."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    item = getattr(value, "item", None)  # a numpy scalar
+    return json_ready(item()) if callable(item) else str(value)
 
 
 def _trial_params(trial: Trial) -> dict[str, Any]:

@@ -9,18 +9,24 @@ back in the queue with a fresh run while attempts remain, else failed with the r
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from shipyard.automl import AutoMLSettings
-from shipyard.automl.metrics import get_metric
-from shipyard.automl.settings import shown
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.ids import new_id
-from shipyard.core.schemas import Dataset, DatasetProfile, Job, JobStatus, Page, RunStatus
+from shipyard.core.schemas import (
+    Dataset,
+    DatasetProfile,
+    Job,
+    JobEvent,
+    JobEventKind,
+    JobStatus,
+    Page,
+    RunStatus,
+)
+from shipyard.core.schemas.jobs import MAX_EVENT_WAIT_S, MAX_EVENTS
 from shipyard.store import Session
 from shipyard.store import jobs as q
 from shipyard.store.tables import JobRow
@@ -29,6 +35,7 @@ from shipyard.workspace._pages import next_token, page_bounds
 from shipyard.workspace.liveness import dead_reason
 
 if TYPE_CHECKING:
+    from shipyard.automl.settings import AutoMLSettings
     from shipyard.workspace.local import LocalWorkspace
 
 AUTOML = "automl"
@@ -37,6 +44,8 @@ JOB_TIMEOUT_S = 60.0
 MAX_BUDGET_ENV = "SHIPYARD_MAX_BUDGET_S"
 MAX_TRIALS_ENV = "SHIPYARD_MAX_TRIALS"
 _SHOWN_COLUMNS = 30
+EVENT_POLL_S = 0.1
+_ENDED = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED})
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,8 @@ class JobOperations(WorkspaceBase):
         The settings are checked here, against `limits` and the dataset's columns (from its
         stored profile, without reading the rows), so a bad job is refused before it waits.
         """
+        from shipyard.automl.settings import AutoMLSettings  # the engine's, for submissions
+
         ws: LocalWorkspace = self  # type: ignore[assignment]
         if not 1 <= max_attempts <= MAX_ATTEMPTS:
             raise InvalidInputError(f"max_attempts must be between 1 and {MAX_ATTEMPTS}")
@@ -126,6 +137,7 @@ class JobOperations(WorkspaceBase):
             )
             session.add(row)
             session.flush()
+            self._event(session, row.id, JobEventKind.STATUS, {"status": JobStatus.QUEUED.value})
             return row.to_entity()
 
     def get_job(self, job_id: str) -> Job:
@@ -159,6 +171,7 @@ class JobOperations(WorkspaceBase):
             if queued:
                 row.status, row.finished_at = JobStatus.CANCELED.value, self.now()
                 row.error = "canceled before a worker took it"
+                self._status_event(session, row)
             run_id = row.run_id
         if queued and run_id is not None:
             ws.set_run_status(run_id, RunStatus.CANCELED, "canceled before a worker took it")
@@ -170,7 +183,10 @@ class JobOperations(WorkspaceBase):
         """Take the oldest queued job for this process, or None."""
         with self.store.write() as session:
             row = q.claim_next(session, self.owner, self.now())
-            return None if row is None else row.to_entity()
+            if row is None:
+                return None
+            self._status_event(session, row, attempt=row.attempts, run_id=row.run_id)
+            return row.to_entity()
 
     def job_heartbeat(self, job_id: str) -> bool:
         """Record that this worker is alive; returns whether cancellation was requested."""
@@ -184,7 +200,38 @@ class JobOperations(WorkspaceBase):
         with self.store.write() as session:
             row = self._job(session, job_id)
             row.status, row.error, row.finished_at = JobStatus(status).value, error, self.now()
+            self._status_event(session, row)
             return row.to_entity()
+
+    def record_job_event(
+        self, job_id: str, kind: JobEventKind, payload: dict[str, Any]
+    ) -> JobEvent:
+        """Add the job's next event (what its worker reports as it goes)."""
+        with self.store.write() as session:
+            return self._event(session, job_id, kind, payload)
+
+    def job_events(
+        self, job_id: str, *, after: int = 0, limit: int = 100, wait_s: float = 0.0
+    ) -> list[JobEvent]:
+        """The job's events numbered above `after`, oldest first, at most `limit`.
+
+        With `wait_s`, waits up to that long (at most MAX_EVENT_WAIT_S) for one when there
+        is none yet, unless the job has ended: its last event is then already there.
+        """
+        if after < 0:
+            raise InvalidInputError("after must be 0 or more")
+        if not 1 <= limit <= MAX_EVENTS:
+            raise InvalidInputError(f"limit must be between 1 and {MAX_EVENTS}")
+        if not 0 <= wait_s <= MAX_EVENT_WAIT_S:
+            raise InvalidInputError(f"wait_s must be between 0 and {MAX_EVENT_WAIT_S:g}")
+        deadline = time.monotonic() + wait_s
+        while True:
+            with self.store.read() as session:
+                events = q.events_after(session, job_id, after, limit)
+                ended = bool(events) or self._job(session, job_id).status in _ENDED
+            if ended or time.monotonic() >= deadline:
+                return events
+            time.sleep(min(EVENT_POLL_S, max(deadline - time.monotonic(), 0.0)))
 
     def recover_jobs(self, timeout_s: float = JOB_TIMEOUT_S) -> int:
         """Re-queue (or fail, out of attempts) running jobs whose worker is gone."""
@@ -227,6 +274,7 @@ class JobOperations(WorkspaceBase):
                 return 1
             row.status, row.worker, row.finished_at = JobStatus.FAILED.value, None, self.now()
             row.error = f"{reason}; no attempts left ({row.attempts} of {row.max_attempts})"
+            self._status_event(session, row)
         return 1
 
     def _job_dataset(self, ws: LocalWorkspace, job_id: str) -> Dataset:
@@ -242,6 +290,7 @@ class JobOperations(WorkspaceBase):
         transaction, so no worker claims it while it still points at the stopped run."""
         row.status, row.worker, row.error = JobStatus.QUEUED.value, None, reason
         row.run_id = self._queued_run(ws, session, data, row.payload)
+        self._status_event(session, row, run_id=row.run_id)
 
     @staticmethod
     def _queued_run(
@@ -261,6 +310,21 @@ class JobOperations(WorkspaceBase):
         )
         return row.id
 
+    def _event(
+        self, session: Session, job_id: str, kind: JobEventKind, payload: dict[str, Any]
+    ) -> JobEvent:
+        event = q.append_event(session, job_id, kind.value, payload, self.now())
+        if event is None:
+            raise NotFoundError(f"no job with id {job_id!r}")
+        return event
+
+    def _status_event(self, session: Session, row: JobRow, **extra: Any) -> None:
+        """Record the status `row` now has (and its error, if any) as the job's next event."""
+        payload = {"status": row.status, **extra}
+        if row.error is not None:
+            payload["reason"] = row.error
+        self._event(session, row.id, JobEventKind.STATUS, payload)
+
     def _job(self, session: Session, job_id: str) -> JobRow:
         row = session.get(JobRow, job_id)
         if row is None:
@@ -271,6 +335,9 @@ class JobOperations(WorkspaceBase):
 def check_target(ref: str, profile: DatasetProfile, settings: AutoMLSettings) -> None:
     """The target is a column of dataset `ref` (as its stored `profile` says), and a task or
     metric named in `settings` fits a target of text labels."""
+    from shipyard.automl.metrics import get_metric  # scikit-learn: for submissions only
+    from shipyard.automl.settings import shown
+
     columns = {column.name: column for column in profile.columns}
     column = columns.get(settings.target)
     if column is None:
@@ -299,6 +366,8 @@ def check_target(ref: str, profile: DatasetProfile, settings: AutoMLSettings) ->
 def _holds_labels(dtype: str) -> bool:
     """Whether a column of `dtype` is always classified (as `automl.prepare.infer_task` does:
     text and booleans); False when the dtype does not say."""
+    import pandas as pd  # for submissions only, not for listing jobs
+
     try:
         found = pd.api.types.pandas_dtype(dtype)
     except TypeError:

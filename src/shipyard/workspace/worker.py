@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipyard.automl import AutoMLSettings, ProgressCallback, Trial
-from shipyard.core.schemas import Job, JobStatus
+from shipyard.core.schemas import Job, JobEventKind, JobStatus
 from shipyard.workspace._base import DB_URL_ENV
-from shipyard.workspace.automl import RunCanceled
+from shipyard.workspace.automl import JobEventRecorder, RunCanceled
 from shipyard.workspace.liveness import when_parent_exits
 
 if TYPE_CHECKING:
@@ -94,7 +94,9 @@ def execute(
                 settings,
                 experiment=payload["experiment"],
                 run_id=job.run_id,
-                callback=_StopOnCancel(beat, stop or threading.Event()),
+                callback=JobEventRecorder(
+                    ws, job.id, _StopOnCancel(beat, stop or threading.Event())
+                ),
             )
         except WorkerStopping as stopping:
             log.info("job %s: released (%s)", job.id, stopping)
@@ -103,6 +105,8 @@ def execute(
             return ws.finish_job(job.id, JobStatus.CANCELED, "canceled on request")
         except Exception as exc:
             log.exception("job %s failed", job.id)
+            error = {"type": type(exc).__name__, "message": str(exc)}
+            ws.record_job_event(job.id, JobEventKind.ERROR, error)
             return ws.finish_job(job.id, JobStatus.FAILED, f"{type(exc).__name__}: {exc}")
     log.info("job %s: completed", job.id)
     return ws.finish_job(job.id, JobStatus.COMPLETED)

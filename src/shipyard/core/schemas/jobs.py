@@ -8,6 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+MAX_EVENTS = 1000  # events one read of a job's events returns at most
+MAX_EVENT_WAIT_S = 30.0  # the longest a read waits for a job's next event
+
 
 class JobStatus(StrEnum):
     """queued -> running -> completed | failed | canceled (a lost worker re-queues it)."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
 
-from shipyard.core.schemas import Job, Page
+from fastapi import APIRouter, Query, Request, status
+
+from shipyard.core.schemas import Job, JobEvent, Page
+from shipyard.core.schemas.jobs import MAX_EVENT_WAIT_S, MAX_EVENTS
 from shipyard.server.deps import ContributorDep, ReaderDep, WorkspaceDep
 from shipyard.server.schemas import AutoMLJobCreate
 from shipyard.server.settings import ServerSettings
@@ -50,6 +53,24 @@ def list_jobs(
 def get_job(ws: WorkspaceDep, _caller: ReaderDep, job_id: str) -> Job:
     """One job: its status, attempts, worker and run."""
     return ws.get_job(job_id)
+
+
+@router.get("/{job_id}/events", name="events", response_model=list[JobEvent])
+def job_events(
+    ws: WorkspaceDep,
+    _caller: ReaderDep,
+    job_id: str,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_EVENTS)] = 100,
+    wait_s: Annotated[float, Query(ge=0, le=MAX_EVENT_WAIT_S)] = 0.0,
+) -> list[JobEvent]:
+    """The job's events numbered above `after`, oldest first (a long poll with `wait_s`).
+
+    With `wait_s`, the answer comes as soon as there is an event after `after`, or when
+    the job has ended, or after `wait_s` seconds (an empty list). A plain `def` route:
+    the wait holds a worker thread, never the event loop.
+    """
+    return ws.job_events(job_id, after=after, limit=limit, wait_s=wait_s)
 
 
 @router.post("/{job_id}/cancel", name="cancel", response_model=Job)
