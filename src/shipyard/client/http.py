@@ -92,7 +92,7 @@ def error_of(response: httpx.Response) -> ShipyardError:
     if kind is ServerError:
         request_id = _field(body, "request_id") or response.headers.get(REQUEST_ID_HEADER)
         return ServerError(f"the server failed ({status}): {message}", request_id)
-    if kind is ShipyardError:
+    if kind is ShipyardError and _field(body, "type") != ShipyardError.__name__:
         return ShipyardError(f"unexpected answer {status}: {message}")
     return kind(message)
 
