@@ -13,9 +13,8 @@ import contextlib
 import json
 import math
 import tempfile
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,7 @@ from shipyard.automl.model import TabularModel, load_model
 from shipyard.client import RemoteWorkspace, ServicePrincipalAuthentication
 from shipyard.core import errors
 from shipyard.core.errors import ConflictError, InvalidInputError, ShipyardError
-from shipyard.core.schemas import Job, JobStatus, Run
+from shipyard.core.schemas import Job, JobEvent, JobEventKind, JobStatus, Run
 from shipyard.serving.bench import BenchLoad, BenchResult, BenchTarget, run_bench
 from shipyard.workspace import LocalWorkspace
 from shipyard.workspace.automl import MODEL_DIR, AutoMLRun
@@ -41,9 +40,8 @@ if TYPE_CHECKING:
     _REMOTE_IS_A_WORKSPACE: type[WorkspaceAPI] = RemoteWorkspace
 
 CONFIG_KEYS = ("server", "client_id", "client_secret")
-POLL_S = 0.5
-PHASES = ("prepare", "search", "ensemble", "refit", "explain", "done")
-GUARDRAILS_FILE = "guardrails.json"
+WAIT_S = 5.0  # how long one read of a job's events waits for the next (a long poll)
+PAGE = 500  # events read at a time
 
 
 class Workspace:
@@ -114,7 +112,7 @@ class ServerWorkspace(RemoteWorkspace):
     from a server you trust, as you would a model file.
     """
 
-    poll_s: float = POLL_S
+    wait_s: float = WAIT_S
 
     def automl(
         self,
@@ -126,18 +124,20 @@ class ServerWorkspace(RemoteWorkspace):
     ) -> AutoMLRun:
         """Run AutoML on `dataset` (`NAME[:VERSION]`) as a job of the server's workers.
 
-        Follows the job to its end, telling `callback` of the guardrails, the metric, each
-        trial and each phase as the server records them; Ctrl-C (KeyboardInterrupt) cancels
-        the job. Returns the recorded run and its result, read back from the run's model.
+        Follows the job's events to its end, telling `callback` of the guardrails, the
+        metric, each trial and each phase as a local run would; a failed job raises the
+        error it failed with, and Ctrl-C (KeyboardInterrupt) cancels the job. Returns the
+        recorded run, metrics and tags included; its `result` (the engine's, model
+        included) is downloaded when first read.
         """
         job = self.submit_automl_job(dataset, settings, experiment=experiment)
         follower = JobFollower(self, job, callback or ProgressCallback())
         try:
-            run = follower.follow(self.poll_s)
+            run = follower.follow(self.wait_s)
         except KeyboardInterrupt:
             self._cancel_quietly(job.id)
             raise
-        return AutoMLRun(run=run, result=self.automl_result(run.id))
+        return AutoMLRun(run=run, load=lambda: self.automl_result(run.id))
 
     def automl_result(self, run_id: str) -> AutoMLResult:
         """The engine's result of a completed AutoML run, model included."""
@@ -182,100 +182,96 @@ class ServerWorkspace(RemoteWorkspace):
 
 @dataclass
 class JobFollower:
-    """Polls an AutoML job and its run, and replays what the server records as callbacks."""
+    """Reads an AutoML job's events after a cursor and replays them as a local run's
+    callbacks; ends with the completed run, or raises the error the job failed with."""
 
-    ws: RemoteWorkspace
+    ws: WorkspaceAPI
     job: Job
     callback: ProgressCallback
+    after: int = 0  # the last event replayed
     run_id: str | None = None
-    metric: str = "score"
-    seen_logs: int = 0
-    has_guardrails: bool = False
-    has_setup: bool = False
-    trials: dict[str, str] = field(default_factory=dict)  # child run id -> last status
+    ended: Mapping[str, Any] | None = None  # the payload of the job's last status event
+    error: Mapping[str, Any] | None = None
     said_queued: bool = False
 
-    def follow(self, poll_s: float, sleep: Callable[[float], None] = time.sleep) -> Run:
-        """Poll until the job ends; the completed run, or the error the job failed with."""
-        started = time.monotonic()
-        while True:
+    def follow(self, wait_s: float = WAIT_S) -> Run:
+        """Long-poll the job's events (each read waits up to `wait_s`) until it ends."""
+        ended_quietly = False
+        while self.ended is None:
+            events = self.ws.job_events(self.job.id, after=self.after, limit=PAGE, wait_s=wait_s)
+            for event in events:
+                self._replay(event)
+                self.after = event.seq
+            if events or self.ended is not None:
+                continue
+            if ended_quietly:  # ended, and no status event says how: read the job itself
+                self.ended = {"status": self.job.status.value, "reason": self.job.error}
+                break
             self.job = self.ws.get_job(self.job.id)
-            if self.job.run_id is not None and self.job.status is not JobStatus.QUEUED:
-                self._poll_run(self.job.run_id)
-            elif not self.said_queued and time.monotonic() - started > 5 * poll_s:
+            ended_quietly = self.job.is_finished
+            if self.job.status is JobStatus.QUEUED and not self.said_queued:
                 self.said_queued = True
                 self.callback.on_phase("queued", _queued_message(self.job))
-            if self.job.is_finished:
-                return self._outcome()
-            sleep(poll_s)
+        return self._outcome(self.ended)
 
-    def _poll_run(self, run_id: str) -> None:
-        if run_id != self.run_id:
-            if self.run_id is not None:  # a lost worker's job runs again, as a new run
-                self.callback.on_phase("retry", f"attempt {self.job.attempts}: run {run_id}")
-            self.run_id, self.seen_logs, self.trials = run_id, 0, {}
-            self.has_guardrails = self.has_setup = False
-        for line in self.ws.get_run_logs(run_id)[self.seen_logs :]:
-            self.seen_logs += 1
-            self._replay_log(run_id, line.message)
-        if not self.has_setup and self.has_guardrails:
-            tags = self.ws.get_run(run_id).tags
-            if "primary_metric" in tags:
-                self.has_setup = True
-                self.metric = tags["primary_metric"]
-                self.callback.on_setup(tags.get("task", ""), self.metric)
-        for child in self._children(run_id):
-            self._replay_trial(child)
+    def _replay(self, event: JobEvent) -> None:
+        payload = event.payload
+        match event.kind:
+            case JobEventKind.STATUS:
+                self._status(payload)
+            case JobEventKind.PHASE:
+                self.callback.on_phase(payload["phase"], payload["message"])
+            case JobEventKind.GUARDRAILS:
+                self.callback.on_guardrails([Guardrail(**g) for g in payload["guardrails"]])
+            case JobEventKind.SETUP:
+                self.callback.on_setup(payload["task"], payload["metric"])
+            case JobEventKind.TRIAL_STARTED:
+                started = Trial(payload["number"], payload["learner"], payload["params"])
+                self.callback.on_trial_start(started)
+            case JobEventKind.TRIAL_FINISHED:
+                self.callback.on_trial_end(trial_of(payload))
+            case JobEventKind.ERROR:
+                self.error = payload
 
-    def _replay_log(self, run_id: str, message: str) -> None:
-        phase, _, text = message.partition(": ")
-        if phase in PHASES:
-            self.callback.on_phase(phase, text)
-        elif message.startswith("guardrail ") and not self.has_guardrails:
-            self.has_guardrails = True
-            found = json.loads(self.ws.read_artifact(run_id, GUARDRAILS_FILE))
-            self.callback.on_guardrails([Guardrail(**g) for g in found])
+    def _status(self, payload: Mapping[str, Any]) -> None:
+        status = JobStatus(payload["status"])
+        if status is JobStatus.RUNNING:
+            run_id = payload.get("run_id")
+            if self.run_id is not None and run_id != self.run_id:  # a lost worker's job again
+                self.callback.on_phase("retry", f"attempt {payload.get('attempt')}: run {run_id}")
+            self.run_id = run_id
+        elif status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED):
+            self.ended = payload
 
-    def _children(self, run_id: str) -> list[Run]:
-        children: list[Run] = []
-        token: str | None = None
-        while True:
-            page = self.ws.list_runs(parent_id=run_id, max_results=500, page_token=token)
-            children += page.items
-            token = page.next_page_token
-            if token is None:
-                return children
-
-    def _replay_trial(self, child: Run) -> None:
-        status = child.tags.get("trial_status", "running")
-        before = self.trials.get(child.id)
-        if before == status:
-            return
-        trial = _trial(child, status, self.metric)
-        if before is None:
-            self.callback.on_trial_start(_trial(child, "running", self.metric))
-        if status != "running":
-            self.callback.on_trial_end(trial)
-        self.trials[child.id] = status
-
-    def _outcome(self) -> Run:
-        if self.job.run_id is not None:
-            self._poll_run(self.job.run_id)  # what happened since the last poll
-        if self.job.status is JobStatus.COMPLETED and self.job.run_id is not None:
-            return self.ws.get_run(self.job.run_id)
-        if self.job.status is JobStatus.CANCELED:
-            raise ConflictError(f"job {self.job.id} was canceled: {self.job.error or 'on request'}")
-        raise job_error(self.job)
+    def _outcome(self, ended: Mapping[str, Any]) -> Run:
+        status, reason = JobStatus(ended["status"]), ended.get("reason")
+        if status is JobStatus.COMPLETED:
+            self.job = self.ws.get_job(self.job.id)
+            if self.job.run_id is not None:
+                return self.ws.get_run(self.job.run_id)
+        if status is JobStatus.CANCELED:
+            raise ConflictError(f"job {self.job.id} was canceled: {reason or 'on request'}")
+        if self.error is not None:
+            raise job_error(self.job.id, self.error["type"], self.error["message"])
+        raise JobFailedError(self.job.id, None, reason or "no reason recorded")
 
 
-def job_error(job: Job) -> ShipyardError:
-    """The error a failed job stands for: the Shipyard error it names, else a plain one."""
-    reason = job.error or "no reason recorded"
-    name, _, message = reason.partition(": ")
-    kind = getattr(errors, name, None)
-    if isinstance(kind, type) and issubclass(kind, ShipyardError) and message:
+class JobFailedError(ShipyardError):
+    """A job failed with an error that is not a Shipyard error (or with no error at all)."""
+
+    def __init__(self, job_id: str, error_type: str | None, message: str) -> None:
+        self.job_id, self.error_type, self.message = job_id, error_type, message
+        named = f"{error_type}: {message}" if error_type else message
+        super().__init__(f"job {job_id} failed: {named}")
+
+
+def job_error(job_id: str, error_type: str, message: str) -> ShipyardError:
+    """The error a job's error event stands for: the Shipyard error class it names (so a
+    remote run raises what a local one would), else a `JobFailedError` carrying both."""
+    kind = getattr(errors, error_type, None)
+    if isinstance(kind, type) and issubclass(kind, ShipyardError):
         return kind(message)
-    return ShipyardError(f"job {job.id} failed: {reason}")
+    return JobFailedError(job_id, error_type, message)
 
 
 def _queued_message(job: Job) -> str:
@@ -285,18 +281,21 @@ def _queued_message(job: Job) -> str:
     )
 
 
-def _trial(child: Run, status: str, metric: str) -> Trial:
-    """A trial as the engine reported it, read back from its child run."""
-    metrics: dict[str, Any] = child.metrics
+def trial_of(payload: Mapping[str, Any]) -> Trial:
+    """A trial as the engine reported it, from its `trial_finished` event."""
+    members = payload.get("members")
+    loss = payload.get("loss")
     return Trial(
-        number=int(child.tags.get("trial", "-1")),
-        learner=child.tags.get("learner", child.name or "?"),
-        params=dict(child.params),
-        status=status,
-        score=metrics.get(metric),
-        loss=float(metrics.get("loss", math.inf)),
-        fit_time_s=float(metrics.get("fit_time_s", 0.0)),
-        duration_s=child.duration_s or 0.0,
-        latency_ms=metrics.get("latency_ms"),
-        error=child.failure_reason,
+        number=payload["number"],
+        learner=payload["learner"],
+        params=dict(payload.get("params") or {}),
+        status=payload["status"],
+        score=payload.get("score"),
+        loss=math.inf if loss is None else float(loss),
+        fold_scores=list(payload.get("fold_scores") or []),
+        fit_time_s=float(payload.get("fit_time_s") or 0.0),
+        duration_s=float(payload.get("duration_s") or 0.0),
+        latency_ms=payload.get("latency_ms"),
+        error=payload.get("error"),
+        members=None if members is None else {int(k): float(v) for k, v in members.items()},
     )

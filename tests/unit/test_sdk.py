@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 from unittest.mock import ANY
 
@@ -19,8 +18,15 @@ from shipyard.core.errors import (
     ShipyardError,
 )
 from shipyard.core.interface import WorkspaceAPI
-from shipyard.core.schemas import Job, JobStatus, RunStatus
-from shipyard.sdk import JobFollower, ServerWorkspace, Workspace, job_error, read_config
+from shipyard.core.schemas import JobEventKind, JobStatus, RunStatus
+from shipyard.sdk import (
+    JobFailedError,
+    JobFollower,
+    ServerWorkspace,
+    Workspace,
+    job_error,
+    read_config,
+)
 from shipyard.server import ServerSettings, create_app
 from shipyard.workspace import LocalWorkspace
 from shipyard.workspace.worker import run_worker
@@ -95,26 +101,17 @@ def test_from_config_talks_to_the_server_as_its_principal(tmp_path):
             assert secret not in repr(ws)
 
 
-def test_a_failed_job_raises_the_error_it_names():
-    def failed(error: str | None) -> Job:
-        return Job(
-            id="job_1",
-            kind="automl",
-            status=JobStatus.FAILED,
-            payload={},
-            attempts=1,
-            max_attempts=2,
-            error=error,
-            created_at=datetime.now(UTC),
-        )
-
-    named = job_error(failed("DataError: the target has one class"))
+def test_a_job_error_event_names_the_error_to_raise():
+    named = job_error("job_1", "DataError", "the target has one class")
     assert type(named) is DataError
     assert str(named) == "the target has one class"
-    other = job_error(failed("ValueError: bad"))
-    assert type(other) is ShipyardError
+    other = job_error("job_1", "ValueError", "bad")
+    assert type(other) is JobFailedError
+    assert isinstance(other, ShipyardError)
+    assert (other.job_id, other.error_type, other.message) == ("job_1", "ValueError", "bad")
     assert str(other) == "job job_1 failed: ValueError: bad"
-    assert "no reason recorded" in str(job_error(failed(None)))
+    not_an_error = job_error("job_1", "Path", "x")  # a name in errors' module, not an error
+    assert type(not_an_error) is JobFailedError
 
 
 class Recorder(ProgressCallback):
@@ -160,13 +157,19 @@ def test_automl_on_a_server_is_a_followed_job(tmp_path):
     with in_process(app, SERVER) as client:
         config, _ = _principal_config(app, tmp_path / "config.json", "sdk-owner", "owner")
         ws = Workspace.from_config(config, http=client)
-        ws.poll_s = 0.05
+        ws.wait_s = 1.0
+        sent: list[str] = []
+        client.event_hooks["request"].append(lambda request: sent.append(request.url.path))
         worker.start()
         heard = Recorder()
         settings = fast_settings(allowed_learners=("linear",), max_trials=2, seed=0)
         recorded = ws.automl("toy", settings, experiment="remote", callback=heard)
         stop.set()
         worker.join(30)
+        # followed through its events, and no model downloaded to say how it went
+        assert any(path.endswith("/events") for path in sent)
+        assert not any("/artifacts" in path or path.endswith("/logs") for path in sent)
+        assert recorded.run.metrics[recorded.run.tags["primary_metric"]] > 0
 
         result = recorded.result
         assert (recorded.run.status, recorded.run.experiment) == (RunStatus.COMPLETED, "remote")
@@ -204,16 +207,10 @@ def test_a_job_nobody_takes_is_said_to_wait_and_a_cancel_ends_the_follow(tmp_pat
         class Listen(ProgressCallback):
             def on_phase(self, phase: str, message: str) -> None:
                 messages.append((phase, message))
-
-        naps: list[float] = []
-
-        def nap(seconds):  # instead of sleeping: the sixth poll finds the job canceled
-            naps.append(seconds)
-            if len(naps) == 6:
-                ws.cancel_job(job.id)
+                ws.cancel_job(job.id)  # the next read of the events finds it canceled
 
         with pytest.raises(ConflictError, match=f"job {job.id} was canceled"):
-            JobFollower(ws, job, Listen()).follow(0.0, sleep=nap)
+            JobFollower(ws, job, Listen()).follow(0.05)
         assert messages == [("queued", ANY)]
         assert "waits for a worker" in messages[0][1]
         assert "--workers N" in messages[0][1]
@@ -224,7 +221,7 @@ def test_interrupting_a_followed_run_cancels_its_job(tmp_path):
     with in_process(app, SERVER) as client:
         config, _ = _principal_config(app, tmp_path / "config.json", "quitter", "contributor")
         ws = Workspace.from_config(config, http=client)
-        ws.poll_s = 0.0
+        ws.wait_s = 0.0
 
         class Quit(ProgressCallback):
             def on_phase(self, phase, message):
@@ -238,3 +235,34 @@ def test_interrupting_a_followed_run_cancels_its_job(tmp_path):
         assert ws.get_run(job.run_id).status is RunStatus.CANCELED
         with pytest.raises(InvalidInputError, match="has no artifacts under model/"):
             ws.automl_result(job.run_id)
+
+
+@pytest.mark.slow
+def test_a_failed_job_raises_the_error_a_local_run_would(tmp_path):
+    folder = tmp_path / "ws"
+    one_class = make_frame("binary", seed=0, rows=40).assign(y="yes")
+    with LocalWorkspace.open(folder) as local:
+        local.register_dataset("one-class", one_class)
+        with pytest.raises(DataError) as raised_here:
+            local.automl("one-class", fast_settings(max_trials=1), experiment="here")
+    app = create_app(ServerSettings(workspace=folder, supervise=False))
+    stop = threading.Event()
+
+    def work():
+        with LocalWorkspace.open(folder) as worker_ws:
+            run_worker(worker_ws, stop, poll_s=0.05, max_jobs=1)
+
+    worker = threading.Thread(target=work, daemon=True)
+    with in_process(app, SERVER) as client:
+        config, _ = _principal_config(app, tmp_path / "config.json", "failer", "contributor")
+        ws = Workspace.from_config(config, http=client)
+        ws.wait_s = 1.0
+        worker.start()
+        with pytest.raises(DataError) as raised_there:
+            ws.automl("one-class", fast_settings(max_trials=1), experiment="there")
+        stop.set()
+        worker.join(30)
+        assert str(raised_there.value) == str(raised_here.value)
+        (job,) = ws.list_jobs().items
+        kinds = [e.kind for e in ws.job_events(job.id)]
+        assert kinds[-2:] == [JobEventKind.ERROR, JobEventKind.STATUS]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shipyard.auth.manifest import folder_digests
@@ -36,16 +36,36 @@ class RunCanceled(Exception):
     """Raised from a progress callback to stop a run on request; it is recorded canceled."""
 
 
-@dataclass
 class AutoMLRun:
-    """A recorded AutoML run: the parent run as stored, and the engine's full result."""
+    """A recorded AutoML run: the parent run as stored, and the engine's full result.
 
-    run: Run
-    result: AutoMLResult
+    Given `load` instead of `result` (a run on a server), the result is loaded when first
+    read, so a caller that needs only the run's metrics downloads no model.
+    """
+
+    def __init__(
+        self,
+        run: Run,
+        result: AutoMLResult | None = None,
+        *,
+        load: Callable[[], AutoMLResult] | None = None,
+    ) -> None:
+        if (result is None) == (load is None):
+            raise TypeError("give AutoMLRun a result or a way to load it, not both")
+        self.run = run
+        self._result, self._load = result, load
 
     @property
     def id(self) -> str:
         return self.run.id
+
+    @property
+    def result(self) -> AutoMLResult:
+        """The engine's result, model included (loaded on first use when not given)."""
+        if self._result is None:
+            assert self._load is not None  # __init__ takes exactly one of them
+            self._result = self._load()
+        return self._result
 
 
 class AutoMLOperations(WorkspaceBase):
