@@ -17,7 +17,7 @@ from shipyard.core.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from shipyard.core.schemas import JobStatus, RunStatus
+from shipyard.core.schemas import JobEventKind, JobStatus, RunStatus
 from shipyard.server import ServerSettings, create_app
 from shipyard.workspace import LocalWorkspace
 from tests.contract.conftest import IN_PROCESS, copy_of, remote_workspace
@@ -291,6 +291,26 @@ def test_jobs_submit_get_list_and_cancel(api, unique):
     assert job.id in {j.id for j in api.ws.list_jobs(status="canceled", max_results=1000).items}
     with pytest.raises(ConflictError, match=f"job {job.id} is canceled"):
         api.ws.cancel_job(job.id)
+
+
+def test_a_jobs_events_are_read_after_a_cursor(api, unique):
+    settings = fast_settings(allowed_learners=("linear",), max_trials=2)
+    job = api.ws.submit_automl_job(api.seed.dataset, settings, experiment=unique("events"))
+    api.ws.cancel_job(job.id)
+    events = api.ws.job_events(job.id)
+    assert [(e.job_id, e.seq, e.kind) for e in events] == [
+        (job.id, 1, JobEventKind.STATUS),
+        (job.id, 2, JobEventKind.STATUS),
+    ]
+    assert events[0].payload == {"status": "queued"}
+    assert events[1].payload == {"status": "canceled", "reason": "canceled before a worker took it"}
+    assert api.ws.job_events(job.id, after=1) == events[1:]
+    assert api.ws.job_events(job.id, after=0, limit=1) == events[:1]
+    assert api.ws.job_events(job.id, after=2, wait_s=10) == []  # ended: no wait
+    with pytest.raises(NotFoundError, match="job_nothing"):
+        api.ws.job_events("job_nothing")
+    with pytest.raises(InvalidInputError, match="wait_s"):
+        api.ws.job_events(job.id, wait_s=31)
 
 
 # --- errors --------------------------------------------------------------------------------
