@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
-from shipyard.core.schemas import JobStatus, RunStatus
+from shipyard.core.schemas import JobEventKind, JobStatus, RunStatus
 from shipyard.store.tables import JobRow, RunRow
 from shipyard.workspace.jobs import JobLimits
 from shipyard.workspace.worker import execute, run_worker
@@ -61,6 +61,25 @@ def test_a_worker_runs_a_job_to_completion(toy):
     assert run.has_model
     assert toy.list_runs(parent_id=run.id).total >= 2
 
+    events = toy.job_events(job.id, limit=1000)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    statuses = [e.payload for e in events if e.kind is JobEventKind.STATUS]
+    assert statuses[0] == {"status": "queued"}
+    assert statuses[1] == {"status": "running", "attempt": 1, "run_id": run.id}
+    assert statuses[-1] == {"status": "completed"}
+    kinds = [e.kind for e in events]
+    assert kinds.index(JobEventKind.GUARDRAILS) < kinds.index(JobEventKind.SETUP)
+    (setup,) = [e.payload for e in events if e.kind is JobEventKind.SETUP]
+    assert setup["metric"] == run.tags["primary_metric"]
+    finished = [e.payload for e in events if e.kind is JobEventKind.TRIAL_FINISHED]
+    started = [e.payload for e in events if e.kind is JobEventKind.TRIAL_STARTED]
+    assert [t["number"] for t in started] == [t["number"] for t in finished]
+    best = next(t for t in finished if str(t["number"]) == run.tags["best_trial"])
+    assert best["learner"] == run.tags["best_learner"]
+    assert {"status", "score", "fit_time_s", "params"} <= best.keys()
+    phases = [e.payload["phase"] for e in events if e.kind is JobEventKind.PHASE]
+    assert (phases[0], phases[-1]) == ("prepare", "done")
+
 
 @pytest.mark.slow
 def test_a_bad_job_fails_with_the_reason(toy):
@@ -73,6 +92,11 @@ def test_a_bad_job_fails_with_the_reason(toy):
     finished = execute(toy, claimed)
     assert finished.status is JobStatus.FAILED
     assert "missing value" in finished.error
+    error, ended = toy.job_events(job.id)[-2:]
+    assert error.kind is JobEventKind.ERROR
+    assert error.payload["type"] == "DataError"
+    assert "missing value" in error.payload["message"]
+    assert (ended.kind, ended.payload["status"]) == (JobEventKind.STATUS, "failed")
     assert toy.get_run(job.run_id).status is RunStatus.FAILED
 
 
@@ -109,6 +133,8 @@ def test_a_lost_worker_s_job_is_queued_again_then_failed_when_out_of_attempts(to
     final = toy.get_job(job.id)
     assert final.status is JobStatus.FAILED
     assert "no attempts left (2 of 2)" in final.error
+    statuses = [e.payload["status"] for e in toy.job_events(job.id)]
+    assert statuses == ["queued", "running", "queued", "running", "failed"]
 
 
 @pytest.mark.slow
