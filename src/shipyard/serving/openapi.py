@@ -11,18 +11,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shipyard.serving.payloads import MAX_ROWS, METHODS
+from shipyard.core.errors import AuthenticationError, ModelError, SchemaError, ShipyardError
+from shipyard.serving._asgi import BodyTooLargeError
+from shipyard.serving.payloads import MAX_ROWS, METHODS, PayloadError
 from shipyard.serving.predict import split_ref
 
 OPENAPI_VERSION = "3.1.0"
 _MAX_LISTED_CATEGORIES = 50
 _REF = "#/components/schemas/"
-_ERRORS = {
-    "400": "The body is not JSON, is empty, or is not in the protocol's shape.",
-    "401": "Missing or invalid credentials (send `Authorization: Bearer <key or token>`).",
-    "413": "The body is larger than the endpoint accepts.",
-    "422": "The rows do not fit the model: unknown or missing column, wrong value type.",
-    "500": "The model failed on valid input.",
+_ERRORS: dict[type[ShipyardError], str] = {  # the status is each class's
+    PayloadError: "The body is not JSON, is empty, or is not in the protocol's shape.",
+    AuthenticationError: (
+        "Missing or invalid credentials (send `Authorization: Bearer <key or token>`)."
+    ),
+    BodyTooLargeError: "The body is larger than the endpoint accepts.",
+    SchemaError: "The rows do not fit the model: unknown or missing column, wrong value type.",
+    ModelError: "The model failed on valid input (or, with `type` ServerError, the endpoint did).",
 }
 
 
@@ -93,7 +97,7 @@ def _schemas(descriptor: Mapping[str, Any], model_name: str) -> dict[str, Any]:
             {"status": _STR, "model": _STR, "loading": _NULLABLE_STR, "load_error": _NULLABLE_STR},
             ["status", "model"],
         ),
-        "Error": _object({"error": _STR}),
+        "Error": _object({"error": _STR, "type": _STR, "request_id": _STR}, ["error"]),
     }
 
 
@@ -280,8 +284,8 @@ def _scoring(
     name: str, summary: str, schema: str, example: dict[str, Any], security: dict[str, Any]
 ) -> dict[str, Any]:
     responses: dict[str, Any] = {"200": _json_response("Predictions.", schema + "Response")}
-    for status, description in _ERRORS.items():
-        responses[status] = _json_response(description, "Error")
+    for error, description in _ERRORS.items():
+        responses[str(error.status)] = _json_response(description, "Error")
     return {
         "operationId": f"scoring-{name}",
         "tags": ["scoring"],
