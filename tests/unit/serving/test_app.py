@@ -13,6 +13,13 @@ import pytest
 from openapi_spec_validator import validate
 
 from shipyard.automl import TabularModel, load_model
+from shipyard.core.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    ModelError,
+    NotFoundError,
+    answer_error,
+)
 from shipyard.serving.app import create_scoring_app
 from tests.unit.serving._support import BEARER, PRIMARY, Endpoint
 
@@ -228,6 +235,19 @@ async def test_unknown_routes_are_404_and_wrong_methods_405(client):
     assert (await client.post("/health")).status_code == 405
 
 
+async def test_scoring_answers_read_back_as_the_errors_a_local_invoke_raises(client, rows):
+    bad_row = {"data": [{**rows[0], "x1": "abc"}]}
+    answers = [
+        (InvalidInputError, await client.post("/score", content=b"{oops", headers=BEARER)),
+        (InvalidInputError, await client.post("/score", json=bad_row, headers=BEARER)),
+        (AuthenticationError, await client.post("/score", json={"data": rows})),
+        (NotFoundError, await client.get("/nowhere")),
+    ]
+    for error, answer in answers:
+        read = answer_error(answer.status_code, "m", answer.content)
+        assert type(read) is error, (answer.status_code, answer.text)
+
+
 async def test_request_ids_are_honoured_or_made(client, rows):
     given = await client.post(
         "/score", json={"data": rows}, headers={**BEARER, "x-request-id": "client-42"}
@@ -294,6 +314,7 @@ async def test_a_model_failure_on_valid_rows_is_a_500_and_the_app_keeps_serving(
     assert body["error"] == "the model failed on valid input: RuntimeError: boom"
     assert body["type"] == "ModelError"
     assert body["request_id"] == failed.headers["x-request-id"]
+    assert type(answer_error(500, "m", failed.content)) is ModelError  # what invoke raises
     assert after.status_code == 200
     assert "boom" in caplog.text
     assert "Traceback" in caplog.text
