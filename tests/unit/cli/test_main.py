@@ -41,6 +41,10 @@ def test_no_arguments_show_the_areas(invoke):
         (errors.AuthenticationError("who are you"), 2),
         (errors.PermissionDeniedError("not yours"), 2),
         (errors.ModelError("the model broke"), 1),
+        (errors.ServerError("the server failed (500): internal error; request id r-1", "r-1"), 1),
+        (errors.ServiceUnavailableError("cannot reach the server"), 2),
+        (errors.TooManyRequestsError("slow down", 3), 2),
+        (errors.PayloadTooLargeError("too big"), 2),
         (PermissionError(13, "Permission denied", "/x/y.csv"), 2),
     ],
 )
@@ -63,6 +67,23 @@ def test_errors_become_one_red_line_and_an_exit_code(error, code):
     assert lines[0].startswith("error: ")
     expected = error.strerror if isinstance(error, OSError) else str(error)
     assert str(expected) in lines[0]
+
+
+@pytest.mark.parametrize("cls", errors.error_classes(), ids=lambda c: c.__name__)
+def test_each_error_class_exits_with_its_exit_code(cls):
+    app = typer.Typer(cls=ShipyardGroup)
+
+    @app.command()
+    def boom() -> None:
+        raise cls(f"{cls.__name__} here")
+
+    @app.command()
+    def other() -> None:
+        """Keeps `boom` a subcommand."""
+
+    result = CliRunner().invoke(app, ["boom"])
+    assert result.exit_code == cls.exit_code
+    assert result.stderr.splitlines() == [f"error: {cls.__name__} here"]
 
 
 def test_a_long_message_stays_on_one_line():
