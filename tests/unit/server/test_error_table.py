@@ -7,8 +7,11 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+import typer
 from fastapi import FastAPI
+from typer.testing import CliRunner
 
+from shipyard.cli.main import ShipyardGroup
 from shipyard.client.http import raise_for_error
 from shipyard.core.errors import (
     ServerError,
@@ -137,3 +140,23 @@ def test_the_real_app_answers_with_request_ids_and_typed_errors(api):
     )
     assert too_big.status_code == 413  # answered by the body-limit middleware, inside
     assert too_big.headers["x-request-id"]
+
+
+def test_the_cli_prints_a_server_failure_as_one_line_naming_the_request_id(raising):
+    answer = raising.request("GET", "/bug", headers={"X-Request-ID": "req-7"})
+    app = typer.Typer(cls=ShipyardGroup)
+
+    @app.command()
+    def call() -> None:
+        raise_for_error(answer)
+
+    @app.command()
+    def other() -> None:
+        """Keeps `call` a subcommand."""
+
+    result = CliRunner().invoke(app, ["call"])
+    assert result.exit_code == ServerError.exit_code
+    assert result.stderr.splitlines() == [
+        "error: the server failed (500): internal server error; request id req-7 "
+        "(see the server log)"
+    ]
