@@ -240,10 +240,11 @@ def run_command(
     if isinstance(source, Path):
         _train_on_file(source, settings, validation_data, output or DEFAULT_OUTPUT, as_json=as_json)
         return
+    flags = workspace_flags(workspace, db, server, config)
     with open_workspace(workspace, db, server, config) as ws:
         recorded = _record_run(ws, source, settings, experiment, quiet=as_json)
-    flags = workspace_flags(workspace, db, server, config)
-    _report_recorded(recorded, output, flags, as_json=as_json)
+        # in the block: a server's run reads its result (model included) when first shown
+        _report_recorded(recorded, output, flags, as_json=as_json)
 
 
 def _source(data: Path | None, dataset: str | None, validation_data: Path | None) -> Path | str:
