@@ -266,3 +266,29 @@ def test_a_failed_job_raises_the_error_a_local_run_would(tmp_path):
         (job,) = ws.list_jobs().items
         kinds = [e.kind for e in ws.job_events(job.id)]
         assert kinds[-2:] == [JobEventKind.ERROR, JobEventKind.STATUS]
+
+
+def test_a_follower_replays_a_retried_jobs_events_as_callbacks(tmp_path):
+    with LocalWorkspace.open(tmp_path / "ws") as ws:
+        ws.register_dataset("toy", make_frame("binary", seed=0, rows=40))
+        job = ws.submit_automl_job("toy", fast_settings(max_trials=1))
+        first_run = ws.claim_job().run_id
+        ws.release_job(job.id, "the worker was stopped")  # queued again with a fresh run
+        again = ws.claim_job()
+        assert again.run_id != first_run
+        trial = Trial(3, "linear", {"C": 0.5}, "completed", score=0.75, loss=0.25, fit_time_s=0.1)
+        ws.record_job_event(job.id, JobEventKind.SETUP, {"task": "classification", "metric": "m"})
+        ws.record_job_event(job.id, JobEventKind.TRIAL_STARTED, {**trial.to_dict(), "params": {}})
+        ws.record_job_event(job.id, JobEventKind.TRIAL_FINISHED, trial.to_dict())
+        ws.record_job_event(job.id, JobEventKind.PHASE, {"phase": "done", "message": "ok"})
+        ws.finish_job(job.id, JobStatus.COMPLETED)
+
+        heard = Recorder()
+        run = JobFollower(ws, job, heard).follow(0.0)
+        assert run.id == again.run_id
+        assert heard.phases == ["retry", "done"]
+        assert heard.setup == ("classification", "m")
+        assert heard.started == {(3, "linear")}
+        replayed = heard.ended[3]
+        assert (replayed.status, replayed.score, replayed.loss) == ("completed", 0.75, 0.25)
+        assert replayed.params == {"C": 0.5}
