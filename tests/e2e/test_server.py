@@ -235,3 +235,14 @@ def test_endpoints_keep_serving_across_a_server_restart(tmp_path):
         assert second.stop(), second.output()
     with pytest.raises(httpx.TransportError):
         httpx.post(deployed["scoring_uri"], json={"data": rows}, headers=scoring, timeout=5)
+
+
+def test_answers_carry_request_ids_and_errors_name_their_class(server, owner):
+    missing = server.http.get(
+        "/api/v1/datasets/no-such-dataset", headers={**owner, "X-Request-ID": "e2e-trace-1"}
+    )
+    assert missing.status_code == 404
+    assert missing.headers["x-request-id"] == "e2e-trace-1"
+    assert missing.json()["type"] == "NotFoundError"
+    made = server.http.get("/api/v1/health", headers={"X-Request-ID": "not sane!"})
+    assert made.headers["x-request-id"] not in ("", "not sane!")
