@@ -26,7 +26,7 @@ from shipyard.core.schemas import (
     Page,
     RunStatus,
 )
-from shipyard.core.schemas.jobs import MAX_EVENT_WAIT_S, MAX_EVENTS
+from shipyard.core.schemas.jobs import EVENT_POLL_S, MAX_EVENT_WAIT_S, MAX_EVENTS
 from shipyard.store import Session
 from shipyard.store import jobs as q
 from shipyard.store.tables import JobRow
@@ -44,7 +44,6 @@ JOB_TIMEOUT_S = 60.0
 MAX_BUDGET_ENV = "SHIPYARD_MAX_BUDGET_S"
 MAX_TRIALS_ENV = "SHIPYARD_MAX_TRIALS"
 _SHOWN_COLUMNS = 30
-EVENT_POLL_S = 0.1
 _ENDED = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED})
 
 
@@ -226,12 +225,16 @@ class JobOperations(WorkspaceBase):
             raise InvalidInputError(f"wait_s must be between 0 and {MAX_EVENT_WAIT_S:g}")
         deadline = time.monotonic() + wait_s
         while True:
-            with self.store.read() as session:
-                events = q.events_after(session, job_id, after, limit)
-                ended = bool(events) or self._job(session, job_id).status in _ENDED
-            if ended or time.monotonic() >= deadline:
+            events, ended = self.read_job_events(job_id, after, limit)
+            if events or ended or time.monotonic() >= deadline:
                 return events
             time.sleep(min(EVENT_POLL_S, max(deadline - time.monotonic(), 0.0)))
+
+    def read_job_events(self, job_id: str, after: int, limit: int) -> tuple[list[JobEvent], bool]:
+        """One read, no wait: the events after `after`, and whether the job has ended."""
+        with self.store.read() as session:
+            events = q.events_after(session, job_id, after, limit)
+            return events, self._job(session, job_id).status in _ENDED
 
     def recover_jobs(self, timeout_s: float = JOB_TIMEOUT_S) -> int:
         """Re-queue (or fail, out of attempts) running jobs whose worker is gone."""

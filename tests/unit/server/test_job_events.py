@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from shipyard.core.schemas import JobEventKind
 from tests.fixtures.automl import make_frame
 
@@ -63,3 +65,24 @@ def test_the_long_poll_of_an_ended_job_answers_at_once(api):
     assert last["payload"]["status"] == "canceled"
     assert api.get(url, "reader", params={"after": 2, "wait_s": 20}).json() == []
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.slow
+def test_waiting_long_polls_hold_no_thread_the_other_routes_need(api):
+    job = _queued_job(api, "jobs-many-followers")
+    url = f"/api/v1/jobs/{job}/events"
+    followers = [
+        threading.Thread(
+            target=api.get, args=(url, "reader"), kwargs={"params": {"after": 1, "wait_s": 2}}
+        )
+        for _ in range(60)  # more than the thread pool's 40
+    ]
+    for follower in followers:
+        follower.start()
+    time.sleep(0.3)  # all of them waiting
+    started = time.monotonic()
+    assert api.get(f"/api/v1/jobs/{job}", "reader").status_code == 200
+    answered_s = time.monotonic() - started
+    for follower in followers:
+        follower.join(10)
+    assert answered_s < 1.0

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 MAX_EVENTS = 1000  # events one read of a job's events returns at most
 MAX_EVENT_WAIT_S = 30.0  # the longest a read waits for a job's next event
+EVENT_POLL_S = 0.1  # how often a waiting read looks again
 
 
 class JobStatus(StrEnum):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 
 from shipyard.core.schemas import Job, JobEvent, Page
-from shipyard.core.schemas.jobs import MAX_EVENT_WAIT_S, MAX_EVENTS
+from shipyard.core.schemas.jobs import EVENT_POLL_S, MAX_EVENT_WAIT_S, MAX_EVENTS
 from shipyard.server.deps import ContributorDep, ReaderDep, WorkspaceDep
 from shipyard.server.schemas import AutoMLJobCreate
 from shipyard.server.settings import ServerSettings
@@ -56,7 +58,7 @@ def get_job(ws: WorkspaceDep, _caller: ReaderDep, job_id: str) -> Job:
 
 
 @router.get("/{job_id}/events", name="events", response_model=list[JobEvent])
-def job_events(
+async def job_events(
     ws: WorkspaceDep,
     _caller: ReaderDep,
     job_id: str,
@@ -67,10 +69,16 @@ def job_events(
     """The job's events numbered above `after`, oldest first (a long poll with `wait_s`).
 
     With `wait_s`, the answer comes as soon as there is an event after `after`, or when
-    the job has ended, or after `wait_s` seconds (an empty list). A plain `def` route:
-    the wait holds a worker thread, never the event loop.
+    the job has ended, or after `wait_s` seconds (an empty list). Each read runs in the
+    thread pool; the wait between reads holds no thread, so many followers cannot use
+    up the pool the other routes need.
     """
-    return ws.job_events(job_id, after=after, limit=limit, wait_s=wait_s)
+    deadline = anyio.current_time() + wait_s
+    while True:
+        events, ended = await run_in_threadpool(ws.read_job_events, job_id, after, limit)
+        if events or ended or anyio.current_time() >= deadline:
+            return events
+        await anyio.sleep(min(EVENT_POLL_S, max(deadline - anyio.current_time(), 0.0)))
 
 
 @router.post("/{job_id}/cancel", name="cancel", response_model=Job)
