@@ -7,6 +7,7 @@ what an id refers to before looking it up.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 
@@ -21,6 +22,16 @@ PREFIXES = {
     "principal": "sp",
     "job": "job",
 }
+
+
+# An incoming X-Request-ID is kept only if bounded and safe to log and echo as a header.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+
+def is_request_id(value: str | bytes) -> bool:
+    """Whether a caller's `X-Request-ID` may be used as is (1-128 of `A-Za-z0-9._:-`)."""
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    return _REQUEST_ID.fullmatch(text) is not None
 
 
 def new_id(kind: str) -> str:

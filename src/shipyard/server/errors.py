@@ -14,7 +14,6 @@ Every answer carries `X-Request-ID`: the caller's if it is 1 to 128 characters o
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -32,10 +31,10 @@ from shipyard.core.errors import (
     ShipyardError,
     TooManyRequestsError,
 )
+from shipyard.core.ids import is_request_id
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_KEY = "shipyard.request_id"
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 log = logging.getLogger("shipyard.server")
 
@@ -152,7 +151,7 @@ def _incoming_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name.lower() == b"x-request-id":
             text = value.decode("latin-1")
-            return text if _REQUEST_ID.fullmatch(text) else None
+            return text if is_request_id(text) else None
     return None
 
 

@@ -26,7 +26,6 @@ import itertools
 import logging
 import os
 import random
-import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -37,6 +36,7 @@ import numpy as np
 import orjson
 
 from shipyard.core.errors import AuthenticationError, NotFoundError, ServerError
+from shipyard.core.ids import is_request_id
 from shipyard.serving._asgi import (
     ClientGoneError,
     Receive,
@@ -74,7 +74,6 @@ Answer = tuple[int, bytes, bytes]  # status, body, content type
 JSON_TYPE = b"application/json"
 WATCH_INTERVAL_S = 0.5
 CLIENT_GONE = 499  # recorded, never sent: the nginx convention for "client closed request"
-_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 _V2_PREFIX = "/v2/models/"
 
 logger = logging.getLogger("shipyard.serving")
@@ -197,7 +196,7 @@ class ScoringApp:
                 call.length = value
             elif key == b"x-request-id":
                 request_id = value
-        if request_id is None or not _REQUEST_ID.fullmatch(request_id):
+        if request_id is None or not is_request_id(request_id):
             request_id = f"{self._id_prefix}-{next(self._ids):x}".encode()
         call.request_id = request_id
         self.runtime.refresh()
