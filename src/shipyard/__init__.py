@@ -11,15 +11,25 @@ engines -> `store`/`auth`/`telemetry` -> `core`), as checked by import-linter.
 """
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("shipyard")
-except PackageNotFoundError:  # imported from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+__version__: str  # read from the installed package's metadata on first use (see below)
+
+
+def _installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("shipyard")
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        return "0.0.0+unknown"
 
 
 def __getattr__(name: str) -> object:
+    # `importlib.metadata` costs a command-line start a tenth of a second: the version is
+    # read when asked for (`--version`, the server's OpenAPI document) and kept.
+    if name == "__version__":
+        found = globals()["__version__"] = _installed_version()
+        return found
     # `shipyard.Workspace` without importing the store and the engines on `import shipyard`;
     # through importlib so that importing any subpackage does not count as importing the
     # SDK (the layer contracts would see every package depend on the top layer).

@@ -27,7 +27,7 @@ import pytest
 
 from shipyard.core.schemas import RunStatus
 from shipyard.workspace import LocalWorkspace
-from shipyard.workspace.datasets import frame_hash
+from shipyard.workspace._frames import frame_hash
 from shipyard.workspace.liveness import dead_reason, process_start
 from tests.fixtures.processes import (
     DEADLINE_S,

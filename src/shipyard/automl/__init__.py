@@ -9,11 +9,38 @@ progress through callbacks so the layers above can record runs.
     result.model.predict(rows)
 """
 
-from shipyard.automl.engine import run_automl
-from shipyard.automl.model import TabularModel, load_model
-from shipyard.automl.result import AutoMLResult
-from shipyard.automl.settings import AutoMLSettings
-from shipyard.automl.trial import ProgressCallback, Trial
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shipyard.automl.engine import run_automl
+    from shipyard.automl.model import TabularModel, load_model
+    from shipyard.automl.result import AutoMLResult
+    from shipyard.automl.settings import AutoMLSettings
+    from shipyard.automl.trial import ProgressCallback, Trial
+
+# Loaded on first use, so that importing a light module of the package (`automl.names`)
+# does not load scikit-learn, LightGBM, XGBoost and Optuna.
+_EXPORTS = {
+    "AutoMLResult": "shipyard.automl.result",
+    "AutoMLSettings": "shipyard.automl.settings",
+    "ProgressCallback": "shipyard.automl.trial",
+    "TabularModel": "shipyard.automl.model",
+    "Trial": "shipyard.automl.trial",
+    "load_model": "shipyard.automl.model",
+    "run_automl": "shipyard.automl.engine",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'shipyard.automl' has no attribute {name!r}")
+    value: object = getattr(importlib.import_module(module), name)
+    return value
+
 
 __all__ = [
     "AutoMLResult",

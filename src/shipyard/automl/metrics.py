@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -35,13 +35,12 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
+from shipyard.automl.catalog import DEFAULT_METRICS, METRIC_ALIASES, METRICS, TASKS, Task
 from shipyard.core.errors import InvalidInputError
 
 Array: TypeAlias = npt.NDArray[Any]
-Task: TypeAlias = Literal["classification", "regression"]
 ScoreFn: TypeAlias = Callable[[Array, Array], float]
 
-TASKS: tuple[Task, ...] = ("classification", "regression")
 MAX_CURVE_POINTS = 101
 """Most points kept per ROC or precision-recall curve in a report."""
 MAX_SCATTER_POINTS = 500
@@ -50,15 +49,6 @@ CALIBRATION_BINS = 10
 RESIDUAL_BINS = 20
 # Keeps log(p) finite for a model that is certain and wrong.
 _PROBA_EPS = 1e-15
-_ALIASES = MappingProxyType(
-    {
-        "auc": "AUC_weighted",
-        "roc_auc": "AUC_weighted",
-        "f1": "f1_score_weighted",
-        "logloss": "log_loss",
-    }
-)
-_DEFAULTS = MappingProxyType({"classification": "accuracy", "regression": "r2"})
 
 
 @dataclass(frozen=True)
@@ -188,30 +178,31 @@ def _spearman(y: Array, pred: Array) -> float:
 
 @functools.cache
 def _registry() -> Mapping[str, Metric]:
-    def cls(name: str, fn: ScoreFn, *, greater: bool = True, proba: bool = False) -> Metric:
-        return Metric(name, "classification", greater, proba, fn)
-
-    def reg(name: str, fn: ScoreFn, *, greater: bool = False) -> Metric:
-        return Metric(name, "regression", greater, False, fn)
-
-    metrics = [
-        cls("accuracy", _accuracy),
-        cls("AUC_weighted", _auc_weighted, proba=True),
-        cls("average_precision_score_weighted", _ap_weighted, proba=True),
-        cls("f1_score_weighted", _averaged(f1_score, "weighted")),
-        cls("balanced_accuracy", _balanced_accuracy),
-        cls("norm_macro_recall", _norm_macro_recall),
-        cls("log_loss", _log_loss, greater=False, proba=True),
-        cls("precision_score_weighted", _averaged(precision_score, "weighted")),
-        cls("recall_score_weighted", _averaged(recall_score, "weighted")),
-        reg("r2", _r2, greater=True),
-        reg("rmse", _rmse),
-        reg("normalized_rmse", _normalized(_rmse)),
-        reg("mae", _mae),
-        reg("normalized_mae", _normalized(_mae)),
-        reg("spearman_correlation", _spearman, greater=True),
-    ]
-    return MappingProxyType({metric.name: metric for metric in metrics})
+    """Every metric, in the order of the names table (`catalog.METRICS`)."""
+    # name: (score function, greater is better, needs probabilities)
+    scorers: dict[str, tuple[ScoreFn, bool, bool]] = {
+        "accuracy": (_accuracy, True, False),
+        "AUC_weighted": (_auc_weighted, True, True),
+        "average_precision_score_weighted": (_ap_weighted, True, True),
+        "f1_score_weighted": (_averaged(f1_score, "weighted"), True, False),
+        "balanced_accuracy": (_balanced_accuracy, True, False),
+        "norm_macro_recall": (_norm_macro_recall, True, False),
+        "log_loss": (_log_loss, False, True),
+        "precision_score_weighted": (_averaged(precision_score, "weighted"), True, False),
+        "recall_score_weighted": (_averaged(recall_score, "weighted"), True, False),
+        "r2": (_r2, True, False),
+        "rmse": (_rmse, False, False),
+        "normalized_rmse": (_normalized(_rmse), False, False),
+        "mae": (_mae, False, False),
+        "normalized_mae": (_normalized(_mae), False, False),
+        "spearman_correlation": (_spearman, True, False),
+    }
+    metrics = {}
+    for task in TASKS:
+        for name in METRICS[task]:
+            score_fn, greater, proba = scorers[name]
+            metrics[name] = Metric(name, task, greater, proba, score_fn)
+    return MappingProxyType(metrics)
 
 
 def _check_task(task: str) -> Task:
@@ -222,14 +213,13 @@ def _check_task(task: str) -> Task:
 
 def metric_names(task: str) -> list[str]:
     """Names of the metrics available for a task, in registry order."""
-    checked = _check_task(task)
-    return [name for name, metric in _registry().items() if metric.task == checked]
+    return list(METRICS[_check_task(task)])
 
 
 def get_metric(name: str, task: str) -> Metric:
     """The metric called `name` (case-insensitive, or an alias such as `auc`) for `task`."""
     valid = metric_names(task)
-    by_lower = {key.lower(): key for key in _registry()} | dict(_ALIASES)
+    by_lower = {key.lower(): key for key in _registry()} | dict(METRIC_ALIASES)
     canonical = by_lower.get(name.strip().lower())
     if canonical is None:
         raise InvalidInputError(
@@ -266,7 +256,7 @@ def search_objective(metric: Metric) -> Metric:
 
 def default_metric(task: str) -> str:
     """Name of the metric the search optimizes when the settings name none."""
-    return _DEFAULTS[_check_task(task)]
+    return DEFAULT_METRICS[_check_task(task)]
 
 
 def _check_classification(y_true: Array, proba: Array) -> tuple[Array, Array]:

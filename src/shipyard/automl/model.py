@@ -24,16 +24,13 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from shipyard.automl.catalog import DESCRIPTOR_FILE, FORMAT, FORMAT_VERSION, MODEL_FILE
 from shipyard.automl.columns import InputSchema, string_columns
 from shipyard.automl.ensemble import Stacker, blend
 from shipyard.automl.estimators.base import Predictor
 from shipyard.automl.featurize import Featurizer
 from shipyard.core.errors import InvalidInputError, SchemaError
 
-FORMAT = "shipyard-model"
-FORMAT_VERSION = 1
-MODEL_FILE = "model.joblib"
-DESCRIPTOR_FILE = "descriptor.json"
 _LIBRARIES = ("shipyard", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "joblib")
 
 Rows = pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from shipyard.automl.catalog import RESULT_FILE
 from shipyard.automl.model import TabularModel, load_model
 from shipyard.automl.settings import AutoMLSettings
 from shipyard.automl.trial import Trial
@@ -17,8 +18,6 @@ from shipyard.core.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from shipyard.automl.guardrails import Guardrail
-
-RESULT_FILE = "automl_result.json"
 
 
 @dataclass

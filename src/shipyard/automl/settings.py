@@ -14,14 +14,13 @@ from numbers import Integral, Real
 from typing import Any
 
 from shipyard.automl import metrics
+from shipyard.automl.catalog import MAX_BUDGET_S, MAX_TRIALS, TASKS
 from shipyard.automl.estimators.registry import all_learners, select_learners
 from shipyard.core.errors import InvalidInputError
 
-TASKS = ("classification", "regression")
 CLASS_BALANCING = ("auto", "on", "off")
-# The engine's own ceilings; a server caps budgets and trials lower (its job limits).
-MAX_BUDGET_S = 366 * 86_400.0
-MAX_TRIALS = 1_000_000
+# The engine's own ceilings (with MAX_BUDGET_S and MAX_TRIALS); a server caps budgets and
+# trials lower (its job limits).
 MAX_SEED = 2**32 - 1  # NumPy's and the learners' seeds are unsigned 32-bit integers
 MAX_CORES = 1024
 MAX_ENSEMBLE_SIZE = 100

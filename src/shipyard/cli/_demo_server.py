@@ -22,13 +22,13 @@ from rich.console import Console
 
 from shipyard.automl import AutoMLSettings
 from shipyard.cli import render
-from shipyard.cli._workspace import CONFIG_FILE, write_config
 from shipyard.cli._automl_run import live_progress
+from shipyard.cli._workspace import CONFIG_FILE, write_config
 from shipyard.client import ServicePrincipalAuthentication
 from shipyard.core.errors import ServiceUnavailableError
+from shipyard.core.settings import DEFAULT_HOST, DEFAULT_PORT
 from shipyard.datasets import BANK_MARKETING_TARGET
 from shipyard.sdk import Workspace
-from shipyard.server.settings import DEFAULT_HOST, DEFAULT_PORT
 
 PRINCIPAL = "demo-automation"
 PRINCIPAL_FILE = "demo-automation.json"

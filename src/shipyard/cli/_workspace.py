@@ -18,21 +18,24 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 import typer
 
 from shipyard.core.errors import InvalidInputError
-from shipyard.core.schemas import PrincipalCredentials
-from shipyard.sdk import ServerWorkspace, Workspace
-from shipyard.workspace import LocalWorkspace
+
+if TYPE_CHECKING:
+    from shipyard.core.schemas import PrincipalCredentials
+    from shipyard.sdk import ServerWorkspace
+    from shipyard.workspace import LocalWorkspace
+
+    AnyWorkspace: TypeAlias = LocalWorkspace | ServerWorkspace
 
 WORKSPACE_ENV = "SHIPYARD_WORKSPACE"
 CONFIG_ENV = "SHIPYARD_CONFIG"
 DEFAULT_WORKSPACE = Path(".shipyard")
 CONFIG_FILE = "config.json"
 
-AnyWorkspace = LocalWorkspace | ServerWorkspace
 
 WorkspaceOption = Annotated[
     Path | None,
@@ -145,9 +148,14 @@ def open_workspace(
 
     Both kinds close with `with`.
     """
+    # The service layer loads when a command opens a workspace, not when the CLI starts.
     target = choose_target(workspace, db, server, config)
     if target.config is not None:
+        from shipyard.sdk import Workspace
+
         return Workspace.from_config(target.config, server=target.server)
+    from shipyard.workspace import LocalWorkspace
+
     return LocalWorkspace.open(target.folder, db_url=target.db)
 
 
@@ -163,6 +171,8 @@ def open_local_workspace(
 
     A config file naming a server is not looked for; `--server` is refused, saying `why`.
     """
+    from shipyard.workspace import LocalWorkspace  # loaded by the command, as above
+
     if server:
         raise InvalidInputError(f"--server does not work here: {why}")
     return LocalWorkspace.open(workspace_dir(workspace), db_url=db or None, artifacts=artifacts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,8 +23,9 @@ from shipyard.cli._workspace import (
 )
 from shipyard.core.errors import InvalidInputError
 from shipyard.core.schemas import Endpoint, TelemetrySummary
-from shipyard.serving.bench import BenchLoad, BenchResult, write_ab_files
-from shipyard.workspace.files import read_table
+
+if TYPE_CHECKING:
+    from shipyard.serving.bench import BenchResult
 
 app = typer.Typer(
     name="endpoint",
@@ -415,6 +416,8 @@ def bench(
     requests are answered; a non-2xx answer or a broken exchange counts as failed. The
     load generator runs on this machine, so it shares the CPU with a local endpoint.
     """
+    from shipyard.serving.bench import BenchLoad, write_ab_files  # asyncio: for this command
+
     load = BenchLoad(requests=requests, concurrency=concurrency, keep_alive=keep_alive)
     with open_workspace(workspace, db, server, config) as ws:
         if emit_ab is not None:
@@ -478,6 +481,8 @@ def _failures(result: BenchResult) -> str:
 def read_records(path: Path) -> list[dict[str, Any]]:
     """Rows from a JSON file (a list of objects, or {"data": [...]}) or a table file."""
     if path.suffix.lower() != ".json":
+        from shipyard.workspace.files import read_table  # pandas: for table files only
+
         frame = read_table(path)
         rows: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
         return rows

@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
-from shipyard import __version__
 from shipyard.cli import automl, dataset, demo, endpoint, model, predict, run, server, sp, worker
 from shipyard.core.errors import ShipyardError
 
@@ -45,6 +44,8 @@ def fail(message: str, code: int) -> NoReturn:
 
 def _show_version(value: bool) -> None:
     if value:
+        from shipyard import __version__  # read from the package metadata when asked
+
         typer.echo(f"shipyard {__version__}")
         raise typer.Exit
 

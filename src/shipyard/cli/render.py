@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import BaseModel
@@ -20,7 +20,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from shipyard.automl import Trial
+if TYPE_CHECKING:
+    from shipyard.automl.trial import Trial
 
 STATUS_STYLES = {
     "passed": "green",

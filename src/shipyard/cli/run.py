@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,8 +22,10 @@ from shipyard.cli._workspace import (
     open_workspace,
     workspace_flags,
 )
-from shipyard.core.interface import WorkspaceAPI
 from shipyard.core.schemas import Run, RunLog, RunStatus
+
+if TYPE_CHECKING:
+    from shipyard.core.interface import WorkspaceAPI
 
 app = typer.Typer(
     name="run",

@@ -9,12 +9,12 @@ up in a log file or a terminal scrollback that others can read.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from shipyard.automl.settings import MAX_BUDGET_S, MAX_TRIALS
+from shipyard.automl.catalog import MAX_BUDGET_S, MAX_TRIALS
 from shipyard.cli import render
 from shipyard.cli._workspace import (
     ArtifactsOption,
@@ -23,12 +23,11 @@ from shipyard.cli._workspace import (
     workspace_dir,
     write_config,
 )
-from shipyard.core.schemas import PrincipalCredentials
-from shipyard.server import ServerSettings
-from shipyard.server.serve import serve
-from shipyard.server.settings import DEFAULT_HOST, DEFAULT_PORT
-from shipyard.serving._http import listen_socket
-from shipyard.workspace.jobs import MAX_BUDGET_ENV, MAX_TRIALS_ENV, JobLimits
+
+if TYPE_CHECKING:
+    from shipyard.core.schemas import PrincipalCredentials
+    from shipyard.workspace.jobs import JobLimits
+from shipyard.core.settings import DEFAULT_HOST, DEFAULT_PORT, MAX_BUDGET_ENV, MAX_TRIALS_ENV
 
 app = typer.Typer(
     name="server",
@@ -123,6 +122,11 @@ def start(
     Shipyard. The server supervises the workspace's endpoints and runs the job workers
     while it runs. Stop it with Ctrl+C.
     """
+    # The server, its web stack and the workspace load for this command only.
+    from shipyard.server.serve import serve
+    from shipyard.server.settings import ServerSettings
+    from shipyard.serving.sockets import listen_socket
+
     bounds = {"max_upload_mb": max_upload_mb, "max_columns": max_columns}
     settings = ServerSettings(
         workspace=workspace_dir(workspace),
@@ -157,6 +161,8 @@ def start(
 
 def job_limits(max_budget_s: float | None, max_trials: int | None) -> JobLimits:
     """The job limits of `--max-budget` and `--max-trials` (defaults where not given)."""
+    from shipyard.workspace.jobs import JobLimits
+
     default = JobLimits()
     return JobLimits(
         max_budget_s=default.max_budget_s if max_budget_s is None else max_budget_s,

@@ -14,7 +14,6 @@ from shipyard.cli._workspace import (
     WorkspaceOption,
     open_local_workspace,
 )
-from shipyard.workspace.worker import run_worker, stop_on_signals
 
 LOCAL_ONLY = (
     "a worker claims jobs straight from the workspace's database and writes its artifacts, "
@@ -37,6 +36,8 @@ def worker(
     it runs one, and a job whose worker dies is queued again for another. A worker works
     on a workspace folder (or database) directly, never through --server.
     """
+    from shipyard.workspace.worker import run_worker, stop_on_signals  # the engine, to run jobs
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     stop = threading.Event()
     stop_on_signals(stop)

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from shipyard.core.schemas import (
     Dataset,
@@ -33,6 +30,10 @@ from shipyard.core.schemas import (
     RunStatus,
     TelemetrySummary,
 )
+
+if TYPE_CHECKING:  # in annotations only: the core stays free of NumPy and pandas
+    import numpy as np
+    import pandas as pd
 
 
 @runtime_checkable

@@ -22,12 +22,8 @@ import uvicorn
 
 from shipyard.server.app import create_app
 from shipyard.server.settings import ServerSettings
-from shipyard.serving._http import (
-    inherited_socket,
-    listen_socket,
-    raise_descriptor_limit,
-    timed_protocol,
-)
+from shipyard.serving._http import timed_protocol
+from shipyard.serving.sockets import inherited_socket, listen_socket, raise_descriptor_limit
 from shipyard.workspace import DB_URL_ENV
 from shipyard.workspace.liveness import when_parent_exits
 

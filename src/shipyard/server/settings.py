@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipyard.core.errors import InvalidInputError
-from shipyard.workspace import DB_URL_ENV, LocalWorkspace
+from shipyard.core.settings import DB_URL_ENV, DEFAULT_HOST, DEFAULT_PORT
 from shipyard.workspace.jobs import JobLimits
 from shipyard.workspace.liveness import PARENT_PID_ENV
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8470
+if TYPE_CHECKING:
+    from shipyard.workspace.local import LocalWorkspace
+
 CONFIG_FILE = "config.json"
 ANSWER_CACHE_ENV = "SHIPYARD_ANSWER_CACHE"
 # Upload bounds (issue 10): the largest dataset upload (as sent, and as CSV text once
@@ -107,6 +109,8 @@ class ServerSettings:
 
     def open_workspace(self) -> LocalWorkspace:
         """Open the workspace, bringing its database schema up to date (or refusing it)."""
+        from shipyard.workspace.local import LocalWorkspace  # the service layer, on start
+
         ws = LocalWorkspace.open(self.workspace, db_url=self.db_url, artifacts=self.artifacts)
         # Over REST, endpoints listen on loopback or an interface the owner allowed, and
         # never on the server's own port.

@@ -1,32 +1,28 @@
-"""What the control-plane server and endpoint processes share to face the network.
+"""What the control-plane server and endpoint processes share to speak HTTP on uvicorn.
 
-- `listen_socket`: the one listening socket of a service, bound once by the parent and
-  inherited by each of its processes (`inherited_socket`), never a port that unrelated
-  processes join with SO_REUSEPORT (issue 10, finding 2).
+Their sockets are in `sockets.py` (no uvicorn there, for the callers that only bind).
+
 - `TimedHttpToolsProtocol`: uvicorn's httptools protocol with the timeouts uvicorn lacks:
   headers that do not arrive within `SHIPYARD_HEADER_TIMEOUT_S` (default 10 s) and a body
   that stalls for `SHIPYARD_BODY_TIMEOUT_S` (default 30 s) get a 408 and the connection
   is closed (finding 7).
-- `raise_descriptor_limit`: the soft limit of open descriptors raised to the hard one.
-  Where the hard limit is low too, a process near it closes its oldest connection still
-  waiting for headers to make room for a new one, rather than running out of descriptors
-  (libuv then accepts and drops every new connection, legitimate ones included).
+  Where the descriptor limit is low (`sockets.raise_descriptor_limit`), a process near it
+  closes its oldest connection still waiting for headers to make room for a new one,
+  rather than running out of descriptors (libuv then accepts and drops every new
+  connection, legitimate ones included).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import resource
-import socket
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from shipyard.core.errors import ConflictError, InvalidInputError
+from shipyard.core.errors import InvalidInputError
 
-BACKLOG = 2048  # uvicorn's default
 HEADER_TIMEOUT_ENV = "SHIPYARD_HEADER_TIMEOUT_S"
 BODY_TIMEOUT_ENV = "SHIPYARD_BODY_TIMEOUT_S"
 DEFAULT_HEADER_TIMEOUT_S = 10.0
@@ -38,77 +34,6 @@ _TIMEOUT_ANSWER = (
     b"content-length: " + str(len(_TIMEOUT_BODY)).encode() + b"\r\n"
     b"connection: close\r\n\r\n" + _TIMEOUT_BODY
 )
-
-
-def listen_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to (`host`, `port`) and listening, for this process and its
-    children alone (no SO_REUSEPORT: nobody else can join the port while it is open).
-
-    Created from the address's own protocol number (IPPROTO_TCP), as uvicorn's would be:
-    asyncio switches Nagle's algorithm off (TCP_NODELAY) only on sockets that say TCP,
-    and a kept-alive connection with it on waits ~40 ms on every small answer.
-    A port in use raises `ConflictError`; an address that cannot be used, `InvalidInputError`.
-    """
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-    except socket.gaierror as exc:
-        raise InvalidInputError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    sock = socket.socket(family, kind, proto)
-    try:
-        # SO_REUSEADDR only lets a restart bind over connections in TIME_WAIT; on Linux it
-        # never lets a second socket listen on the port.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(BACKLOG)
-    except OSError as exc:
-        sock.close()
-        message = f"cannot listen on {host}:{port}: {exc.strerror}"
-        if exc.errno == 98:  # EADDRINUSE
-            raise ConflictError(message) from exc
-        raise InvalidInputError(message) from exc
-    return sock
-
-
-def port_holder(port: int) -> str | None:
-    """Which process listens on TCP `port` ("process 123 (python3)"), if this machine's
-    /proc says and lets us see; None otherwise."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError), open(table) as lines:
-            for line in list(lines)[1:]:
-                fields = line.split()
-                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                    inodes.add(f"socket:[{fields[9]}]")
-    if not inodes:
-        return None
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        with contextlib.suppress(OSError):
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
-                    with open(f"/proc/{pid}/comm") as comm:
-                        return f"process {pid} ({comm.read().strip()})"
-    return None
-
-
-def inherited_socket(fd: int) -> socket.socket:
-    """The listening socket a parent passed down as descriptor `fd` (family, type and
-    protocol are read from the descriptor, so TCP_NODELAY still applies)."""
-    sock = socket.socket(fileno=fd)
-    if sock.type != socket.SOCK_STREAM:
-        raise InvalidInputError(f"descriptor {fd} is not a stream socket")
-    return sock
-
-
-def raise_descriptor_limit() -> int:
-    """Raise this process's soft limit of open descriptors to its hard limit; the new one."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and soft != hard:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            return hard
-    return soft
 
 
 def _seconds(name: str, default: float) -> float:

@@ -8,7 +8,24 @@ call it and render what it returns; it may import engines, `store` and `core`.
     ws = LocalWorkspace.open(".shipyard")
 """
 
-from shipyard.workspace._base import DB_URL_ENV
-from shipyard.workspace.local import LocalWorkspace
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from shipyard.core.settings import DB_URL_ENV
+
+if TYPE_CHECKING:
+    from shipyard.workspace.local import LocalWorkspace
+
+
+def __getattr__(name: str) -> object:
+    # Loaded on first use, so that importing one light module of the package (`files`,
+    # `liveness`) does not load every operation and the engines behind them.
+    if name == "LocalWorkspace":
+        local: object = importlib.import_module("shipyard.workspace.local").LocalWorkspace
+        return local
+    raise AttributeError(f"module 'shipyard.workspace' has no attribute {name!r}")
+
 
 __all__ = ["DB_URL_ENV", "LocalWorkspace"]

@@ -12,9 +12,6 @@ from shipyard.workspace.liveness import HEARTBEAT_TIMEOUT_S, Heartbeat
 from shipyard.workspace.secrets import WorkspaceSecrets, load_or_create
 
 T = TypeVar("T")
-# How a child process (supervisor, job worker, API process) gets its database URL: not on
-# its command line, where a password would show in the process list.
-DB_URL_ENV = "SHIPYARD_DB_URL"
 
 
 class WorkspaceBase:

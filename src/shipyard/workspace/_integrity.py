@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.auth.manifest import MANIFEST_FILE, FileDigest, file_digest, folder_digests
-from shipyard.automl.model import DESCRIPTOR_FILE, FORMAT, MODEL_FILE
-from shipyard.automl.result import RESULT_FILE
+from shipyard.automl.catalog import DESCRIPTOR_FILE, FORMAT, MODEL_FILE, RESULT_FILE
 from shipyard.core.errors import InvalidInputError
 from shipyard.store import Session
 from shipyard.store import checksums as q

@@ -19,8 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from shipyard.auth.manifest import MANIFEST_FILE
-from shipyard.automl.model import DESCRIPTOR_FILE, MODEL_FILE
-from shipyard.automl.result import RESULT_FILE
+from shipyard.automl.catalog import DESCRIPTOR_FILE, MODEL_FILE, RESULT_FILE
 from shipyard.core.errors import InvalidInputError
 
 ALLOWED = frozenset({MODEL_FILE, DESCRIPTOR_FILE, RESULT_FILE, MANIFEST_FILE})

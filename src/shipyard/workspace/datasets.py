@@ -7,25 +7,25 @@ overwritten by the next registration), never a version whose rows are missing or
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from shipyard.core.errors import DataError, NotFoundError, PayloadTooLargeError
+from shipyard.core.errors import NotFoundError
 from shipyard.core.ids import new_id
 from shipyard.core.names import check_name, parse_ref
 from shipyard.core.schemas import Dataset, DatasetProfile, Page
 from shipyard.store import datasets as q
 from shipyard.store.tables import DatasetRow, DatasetVersionRow
 from shipyard.workspace._base import WorkspaceBase
+from shipyard.workspace._capped import TableLimits
 from shipyard.workspace._pages import next_token, page_bounds
-from shipyard.workspace.files import TableLimits, read_table
-from shipyard.workspace.profile import profile_frame
 
-Source = str | Path | pd.DataFrame
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from shipyard.workspace._frames import Source
+
 MAX_COLUMNS_ENV = "SHIPYARD_MAX_COLUMNS"
 DEFAULT_MAX_COLUMNS = 2_000
 
@@ -54,10 +54,12 @@ class DatasetOperations(WorkspaceBase):
         With `target`, the profile includes its class balance. A file over `limits`
         (default: `default_limits()`) is refused with `PayloadTooLargeError`.
         """
+        from shipyard.workspace import _frames  # pandas: for the operations that read rows
+
         check_name(name, "dataset name")
-        frame, origin = read_source(source, limits or default_limits())
-        content_hash = frame_hash(frame)
-        profile = profile_frame(frame, target)
+        frame, origin = _frames.read_source(source, limits or default_limits())
+        content_hash = _frames.frame_hash(frame)
+        profile = _frames.profile_frame(frame, target)
         return self.retrying(
             lambda: self._store_version(name, frame, content_hash, profile, origin, description)
         )
@@ -149,6 +151,8 @@ class DatasetOperations(WorkspaceBase):
         profile = DatasetProfile.model_validate(stored) if stored else None
         if profile is not None and (target is None or profile.target == target):
             return profile
+        from shipyard.workspace._frames import profile_frame
+
         return profile_frame(self._read_rows(dataset), target)
 
     def dataset_file(self, ref: str, version: int | None = None) -> Path:
@@ -159,42 +163,12 @@ class DatasetOperations(WorkspaceBase):
         return path
 
     def _read_rows(self, dataset: Dataset) -> pd.DataFrame:
-        return pd.read_parquet(io.BytesIO(self.artifacts.read_bytes(_data_key(dataset))))
+        from shipyard.workspace._frames import read_parquet
+
+        return read_parquet(self.artifacts.read_bytes(_data_key(dataset)))
 
     def _bind(self, dataset: Dataset) -> Dataset:
         return dataset.bind(self._read_rows)
-
-
-def read_source(source: Source, limits: TableLimits | None = None) -> tuple[pd.DataFrame, str]:
-    """The rows of a path or DataFrame, and a short description of where they came from."""
-    limits = limits or TableLimits()
-    if isinstance(source, pd.DataFrame):
-        frame, origin = source, "DataFrame"
-    else:
-        path = Path(source)
-        frame, origin = read_table(path, limits), path.name
-    if limits.max_columns is not None and frame.shape[1] > limits.max_columns:
-        raise PayloadTooLargeError(
-            f"{origin} has {frame.shape[1]:,} columns; the limit is {limits.max_columns:,}"
-        )
-    if frame.shape[1] == 0:
-        raise DataError(f"{origin} has no columns")
-    if len(frame) == 0:
-        raise DataError(f"{origin} has no rows")
-    names = [str(c) for c in frame.columns]
-    if len(set(names)) != len(names):
-        raise DataError(f"{origin} has duplicate column names")
-    return frame.set_axis(names, axis=1).reset_index(drop=True), origin
-
-
-def frame_hash(frame: pd.DataFrame) -> str:
-    """A hash of the column names, types and values (not of the file's bytes)."""
-    digest = hashlib.sha256()
-    for name in frame.columns:
-        digest.update(f"{name}\x00{frame[name].dtype}\x00".encode())
-    values = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    digest.update(values.tobytes())
-    return digest.hexdigest()
 
 
 def _data_key(dataset: Dataset) -> str:

@@ -15,8 +15,9 @@ import sys
 import uvicorn
 
 from shipyard.automl import load_model
-from shipyard.serving._http import inherited_socket, raise_descriptor_limit, timed_protocol
+from shipyard.serving._http import timed_protocol
 from shipyard.serving.app import create_scoring_app
+from shipyard.serving.sockets import inherited_socket, raise_descriptor_limit
 
 
 def main(argv: list[str] | None = None) -> int:

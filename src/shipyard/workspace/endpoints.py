@@ -36,10 +36,10 @@ from shipyard.core.ids import new_id
 from shipyard.core.interface import WorkspaceAPI
 from shipyard.core.names import check_name
 from shipyard.core.schemas import Endpoint, EndpointKeys, EndpointState
-from shipyard.serving._http import listen_socket, port_holder
 from shipyard.serving.bench import BenchLoad, BenchResult, BenchTarget, run_bench
 from shipyard.serving.config import AUTH_MODES, EndpointConfig
 from shipyard.serving.payloads import MAX_ROWS
+from shipyard.serving.sockets import listen_socket, port_holder
 from shipyard.store import endpoints as q
 from shipyard.store.tables import EndpointRow
 from shipyard.telemetry.summary import TelemetrySummary, parse_duration, summarize

@@ -27,6 +27,7 @@ from shipyard.core.schemas import (
     RunStatus,
 )
 from shipyard.core.schemas.jobs import EVENT_POLL_S, MAX_EVENT_WAIT_S, MAX_EVENTS
+from shipyard.core.settings import MAX_BUDGET_ENV, MAX_TRIALS_ENV
 from shipyard.store import Session
 from shipyard.store import jobs as q
 from shipyard.store.tables import JobRow
@@ -41,8 +42,6 @@ if TYPE_CHECKING:
 AUTOML = "automl"
 MAX_ATTEMPTS = 10
 JOB_TIMEOUT_S = 60.0
-MAX_BUDGET_ENV = "SHIPYARD_MAX_BUDGET_S"
-MAX_TRIALS_ENV = "SHIPYARD_MAX_TRIALS"
 _SHOWN_COLUMNS = 30
 _ENDED = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED})
 

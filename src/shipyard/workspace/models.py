@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipyard.auth.manifest import MANIFEST_FILE, FileDigest, file_digest, sign_folder
-from shipyard.automl import TabularModel, load_model
-from shipyard.automl.model import DESCRIPTOR_FILE, MODEL_FILE
+from shipyard.automl.catalog import DESCRIPTOR_FILE, MODEL_FILE
 from shipyard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.core.ids import new_id
 from shipyard.core.names import check_name, parse_ref
@@ -36,6 +35,9 @@ from shipyard.workspace._integrity import (
     record_files,
 )
 from shipyard.workspace._pages import next_token, page_bounds
+
+if TYPE_CHECKING:
+    from shipyard.automl.model import TabularModel
 
 UPLOADED_BY = "uploaded_by"
 
@@ -219,6 +221,8 @@ class ModelOperations(WorkspaceBase):
     def load_model(self, ref: str, version: int | None = None) -> TabularModel:
         """The registered model, ready to `predict`."""
         row = self._model_row(ref, version)
+        from shipyard.automl.model import load_model  # the model's libraries, when one loads
+
         return load_model(self.artifacts.path(row.storage_path))
 
     def model_folder(self, ref: str, version: int | None = None) -> Path:

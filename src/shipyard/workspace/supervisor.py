@@ -39,9 +39,9 @@ from typing import IO, TYPE_CHECKING
 
 from shipyard.core.errors import ShipyardError
 from shipyard.core.schemas import EndpointState
-from shipyard.serving._http import listen_socket
+from shipyard.core.settings import DB_URL_ENV
+from shipyard.serving.sockets import listen_socket
 from shipyard.store.tables import EndpointRow
-from shipyard.workspace._base import DB_URL_ENV
 from shipyard.workspace._health import health
 from shipyard.workspace._privileges import (
     Runner,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from shipyard.automl import AutoMLSettings, ProgressCallback, Trial
 from shipyard.core.schemas import Job, JobEventKind, JobStatus
-from shipyard.workspace._base import DB_URL_ENV
+from shipyard.core.settings import DB_URL_ENV
 from shipyard.workspace.automl import JobEventRecorder, RunCanceled
 from shipyard.workspace.liveness import when_parent_exits
 

@@ -17,13 +17,8 @@ import pytest
 import uvicorn
 
 from shipyard.core.errors import ConflictError, InvalidInputError
-from shipyard.serving._http import (
-    TimedHttpToolsProtocol,
-    inherited_socket,
-    listen_socket,
-    raise_descriptor_limit,
-    timed_protocol,
-)
+from shipyard.serving._http import TimedHttpToolsProtocol, timed_protocol
+from shipyard.serving.sockets import inherited_socket, listen_socket, raise_descriptor_limit
 
 TIMEOUT_S = 0.3
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from shipyard.automl.catalog import LEARNERS
 from shipyard.automl.estimators.base import Learner
 from shipyard.automl.estimators.forest import ExtraTreesLearner, RandomForestLearner
 from shipyard.automl.estimators.lgbm import LightGBMLearner
@@ -13,7 +14,7 @@ from shipyard.core.errors import InvalidInputError
 
 
 def all_learners() -> dict[str, Learner]:
-    """Every learner, by name, cheapest first."""
+    """Every learner, by name, cheapest first (the order of `catalog.LEARNERS`)."""
     learners: list[Learner] = [
         LightGBMLearner(),
         LinearLearner(),
@@ -21,7 +22,8 @@ def all_learners() -> dict[str, Learner]:
         ExtraTreesLearner(),
         RandomForestLearner(),
     ]
-    return {learner.name: learner for learner in sorted(learners, key=lambda x: x.cost_rank)}
+    by_name = {learner.name: learner for learner in learners}
+    return {name: by_name[name] for name in LEARNERS}
 
 
 def select_learners(
