@@ -132,6 +132,11 @@ def test_bugs_keep_their_traceback():
         (["dataset", "--help"], ["register", "list", "show", "versions"]),
         (["run", "--help"], ["list", "show"]),
         (["model", "--help"], ["register", "list", "show", "download"]),
+        (["endpoint", "--help"], ["deploy", "list", "bench", "invoke"]),
+        (["server", "--help"], ["start"]),
+        (["server", "start", "--help"], ["--port", "SHIPYARD_MAX_BUDGET_S", "SHIPYARD_MAX_TRIALS"]),
+        (["sp", "--help"], ["create", "list", "rotate"]),
+        (["worker", "--help"], ["--workspace", "--db"]),
         (
             ["run", "list", "--help"],
             ["--where", "--order-by", "--page-token", "--workspace", "--db"],
