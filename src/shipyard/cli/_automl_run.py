@@ -26,6 +26,7 @@ from shipyard.workspace.files import read_table
 
 if TYPE_CHECKING:
     from shipyard.cli._workspace import AnyWorkspace
+    from shipyard.core.schemas import Run
 
 
 class LiveProgress(ProgressCallback):
@@ -125,6 +126,21 @@ def show_result(console: Console, result: AutoMLResult) -> None:
         console.print(Text(f"note: {note}", style="yellow"), soft_wrap=True)
 
 
+def _show_stored(console: Console, run: Run) -> None:
+    """The best model as the run stored it: learner, trial and metrics."""
+    metric = run.tags.get("primary_metric", "")
+    console.print(
+        Text.assemble(
+            "Best model: ",
+            (run.tags.get("best_learner", "?"), "bold green"),
+            f" (trial {run.tags.get('best_trial', '?')}), ",
+            f"{metric} {render.fmt(run.metrics.get(metric))}",
+        ),
+        soft_wrap=True,
+    )
+    console.print(render.metrics_table(run.metrics))
+
+
 def save_result(console: Console, result: AutoMLResult, output: Path) -> Path:
     """Save the model folder and say where it is and how to use it."""
     folder = result.save(output)
@@ -185,17 +201,24 @@ def record_run(
 
 
 def report_recorded(recorded: AutoMLRun, output: Path | None, flags: str, *, as_json: bool) -> None:
-    run, result = recorded.run, recorded.result
-    folder = result.save(output) if output is not None else None
+    """Say how a recorded run went. A server's run is told from its stored metrics and
+    tags; its model is downloaded only to save a copy (`--output`)."""
+    run = recorded.run
+    folder = recorded.result.save(output) if output is not None else None
+    metric, best_learner = run.tags.get("primary_metric", ""), run.tags.get("best_learner")
+    best_score = run.metrics.get(metric)
+    if recorded.has_result:
+        result = recorded.result
+        metric, best_learner, best_score = result.metric, result.best.learner, result.best_score
     if as_json:
         document = {
             "run_id": run.id,
             "status": run.status.value,
             "experiment": run.experiment,
             "dataset": run.dataset,
-            "primary_metric": result.metric,
-            "best_score": result.best_score,
-            "best_learner": result.best.learner,
+            "primary_metric": metric,
+            "best_score": best_score,
+            "best_learner": best_learner,
             "best_run_id": run.tags.get("best_run_id") or None,
             "metrics": run.metrics,
             "output": None if folder is None else str(folder),
@@ -203,7 +226,10 @@ def report_recorded(recorded: AutoMLRun, output: Path | None, flags: str, *, as_
         render.echo_json(document)
         return
     console = Console()
-    show_result(console, result)
+    if recorded.has_result:
+        show_result(console, recorded.result)
+    else:
+        _show_stored(console, run)
     if folder is not None:
         render.say(console, f"Saved a copy of the model to {folder}/")
     render.say(

@@ -60,6 +60,11 @@ class AutoMLRun:
         return self.run.id
 
     @property
+    def has_result(self) -> bool:
+        """Whether the engine's result is here already (always, for a run of this process)."""
+        return self._result is not None
+
+    @property
     def result(self) -> AutoMLResult:
         """The engine's result, model included (loaded on first use when not given)."""
         if self._result is None:
