@@ -13,7 +13,7 @@ import contextlib
 import json
 import math
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -252,7 +252,8 @@ class JobFollower:
         if status is JobStatus.CANCELED:
             raise ConflictError(f"job {self.job.id} was canceled: {reason or 'on request'}")
         if self.error is not None:
-            raise job_error(self.job.id, self.error["type"], self.error["message"])
+            error = self.error
+            raise job_error(self.job.id, error["type"], error["message"], error.get("bases", ()))
         raise JobFailedError(self.job.id, None, reason or "no reason recorded")
 
 
@@ -265,12 +266,16 @@ class JobFailedError(ShipyardError):
         super().__init__(f"job {job_id} failed: {named}")
 
 
-def job_error(job_id: str, error_type: str, message: str) -> ShipyardError:
-    """The error a job's error event stands for: the Shipyard error class it names (so a
-    remote run raises what a local one would), else a `JobFailedError` carrying both."""
-    kind = getattr(errors, error_type, None)
-    if isinstance(kind, type) and issubclass(kind, ShipyardError):
-        return kind(message)
+def job_error(
+    job_id: str, error_type: str, message: str, bases: Sequence[str] = ()
+) -> ShipyardError:
+    """The error a job's error event stands for: the class of `core.errors` it names, or
+    else the nearest one it derives from (so a remote run raises what a local one would),
+    else a `JobFailedError` carrying the type and message."""
+    known = {kind.__name__: kind for kind in errors.error_classes()}
+    for name in (error_type, *bases):
+        if name in known and name != ShipyardError.__name__:
+            return known[name](message)
     return JobFailedError(job_id, error_type, message)
 
 

@@ -15,6 +15,7 @@ from shipyard.core.errors import (
     DataError,
     InvalidInputError,
     PermissionDeniedError,
+    ServiceUnavailableError,
     ShipyardError,
 )
 from shipyard.core.interface import WorkspaceAPI
@@ -112,6 +113,12 @@ def test_a_job_error_event_names_the_error_to_raise():
     assert str(other) == "job job_1 failed: ValueError: bad"
     not_an_error = job_error("job_1", "Path", "x")  # a name in errors' module, not an error
     assert type(not_an_error) is JobFailedError
+    derived = ["ServiceUnavailableError", "ShipyardError"]
+    nearest = job_error("job_1", "StoreUnavailableError", "the database is down", derived)
+    assert type(nearest) is ServiceUnavailableError
+    assert str(nearest) == "the database is down"
+    only_the_base = job_error("job_1", "RunnerError", "no runner", ["ShipyardError"])
+    assert (type(only_the_base), only_the_base.error_type) == (JobFailedError, "RunnerError")
 
 
 class Recorder(ProgressCallback):

@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shipyard.automl import AutoMLSettings, ProgressCallback, Trial
 from shipyard.core.schemas import Job, JobEventKind, JobStatus
@@ -105,11 +105,19 @@ def execute(
             return ws.finish_job(job.id, JobStatus.CANCELED, "canceled on request")
         except Exception as exc:
             log.exception("job %s failed", job.id)
-            error = {"type": type(exc).__name__, "message": str(exc)}
-            ws.record_job_event(job.id, JobEventKind.ERROR, error)
+            ws.record_job_event(job.id, JobEventKind.ERROR, error_payload(exc))
             return ws.finish_job(job.id, JobStatus.FAILED, f"{type(exc).__name__}: {exc}")
     log.info("job %s: completed", job.id)
     return ws.finish_job(job.id, JobStatus.COMPLETED)
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    """An error event's payload: the exception's class name and message, and the names of
+    the classes it derives from (a follower raises the nearest one it knows)."""
+    bases = [
+        c.__name__ for c in type(exc).__mro__[1:] if c not in (Exception, BaseException, object)
+    ]
+    return {"type": type(exc).__name__, "message": str(exc), "bases": bases}
 
 
 def run_worker(

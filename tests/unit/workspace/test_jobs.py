@@ -95,6 +95,7 @@ def test_a_bad_job_fails_with_the_reason(toy):
     error, ended = toy.job_events(job.id)[-2:]
     assert error.kind is JobEventKind.ERROR
     assert error.payload["type"] == "DataError"
+    assert error.payload["bases"] == ["InvalidInputError", "ShipyardError"]
     assert "missing value" in error.payload["message"]
     assert (ended.kind, ended.payload["status"]) == (JobEventKind.STATUS, "failed")
     assert toy.get_run(job.run_id).status is RunStatus.FAILED
