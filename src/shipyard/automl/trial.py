@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
+
     from shipyard.automl.guardrails import Guardrail
 
 STATUSES = ("running", "completed", "pruned", "timeout", "failed")
@@ -77,4 +77,6 @@ class ProgressCallback:
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np  # not at import: the workspace and the CLI import this module to list
+
     return {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,7 +20,9 @@ from shipyard.cli._workspace import (
     open_workspace,
     workspace_flags,
 )
-from shipyard.core.schemas import ColumnProfile, Dataset, DatasetProfile
+
+if TYPE_CHECKING:
+    from shipyard.core.schemas import ColumnProfile, Dataset, DatasetProfile
 
 app = typer.Typer(
     name="dataset",

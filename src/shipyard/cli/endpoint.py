@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.syntax import Syntax
 from rich.table import Table
 
 from shipyard.cli import render
@@ -22,9 +21,9 @@ from shipyard.cli._workspace import (
     workspace_flags,
 )
 from shipyard.core.errors import InvalidInputError
-from shipyard.core.schemas import Endpoint, TelemetrySummary
 
 if TYPE_CHECKING:
+    from shipyard.core.schemas import Endpoint, TelemetrySummary
     from shipyard.serving.bench import BenchResult
 
 app = typer.Typer(
@@ -145,6 +144,8 @@ def show(
     if as_json:
         render.echo_json(endpoint)
         return
+    from rich.syntax import Syntax  # Pygments: for this command only
+
     console = Console()
     console.print(render.fields_table(f"Endpoint {name}", _fields(endpoint)))
     flags = workspace_flags(workspace, db, server, config)

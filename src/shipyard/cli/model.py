@@ -4,7 +4,7 @@ download."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,7 +21,9 @@ from shipyard.cli._workspace import (
     workspace_flags,
 )
 from shipyard.core.errors import InvalidInputError
-from shipyard.core.schemas import ModelVersion
+
+if TYPE_CHECKING:
+    from shipyard.core.schemas import ModelVersion
 
 app = typer.Typer(
     name="model",

@@ -14,13 +14,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console, Group, RenderableType
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from shipyard.automl.trial import Trial
 
 STATUS_STYLES = {
@@ -70,15 +71,22 @@ def when(moment: datetime | None, *, seconds: bool = True) -> str:
 
 def echo_json(document: BaseModel | Mapping[str, Any] | Sequence[Any]) -> None:
     """Print one JSON document on stdout (an entity or page as its `model_dump(mode="json")`)."""
-    value = document.model_dump(mode="json") if isinstance(document, BaseModel) else document
+    value = _plain(document)
     typer.echo(json.dumps(value, indent=2, allow_nan=False, default=str))
+
+
+def _plain(value: Any) -> Any:
+    """An entity as its JSON-ready dict; anything else as it is."""
+    from pydantic import BaseModel  # loaded already when `value` is an entity
+
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 
 def listing(
     items: Sequence[Any], total: int | None = None, token: str | None = None
 ) -> dict[str, Any]:
     """The JSON shape of every listing: `{"items": [...], "total": N, "next_page_token": ...}`."""
-    dumped = [i.model_dump(mode="json") if isinstance(i, BaseModel) else i for i in items]
+    dumped = [_plain(item) for item in items]
     return {
         "items": dumped,
         "total": len(items) if total is None else total,

@@ -22,10 +22,11 @@ from shipyard.cli._workspace import (
     open_workspace,
     workspace_flags,
 )
-from shipyard.core.schemas import Run, RunLog, RunStatus
+from shipyard.core.statuses import RunStatus
 
 if TYPE_CHECKING:
     from shipyard.core.interface import WorkspaceAPI
+    from shipyard.core.schemas import Run, RunLog
 
 app = typer.Typer(
     name="run",

@@ -6,7 +6,7 @@ secret is shown once, by `create` and `rotate`, and stored only as a hash.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -21,7 +21,9 @@ from shipyard.cli._workspace import (
     open_workspace,
     refresh_config,
 )
-from shipyard.core.schemas import PrincipalCredentials
+
+if TYPE_CHECKING:
+    from shipyard.core.schemas import PrincipalCredentials
 
 app = typer.Typer(
     name="sp",

@@ -10,15 +10,9 @@ from shipyard.core.schemas.endpoints import Endpoint, EndpointKeys, EndpointStat
 from shipyard.core.schemas.jobs import Job, JobEvent, JobEventKind, JobStatus
 from shipyard.core.schemas.models import ModelVersion, RegisteredModel
 from shipyard.core.schemas.principals import AccessToken, Caller, Principal, PrincipalCredentials
-from shipyard.core.schemas.runs import (
-    TERMINAL_STATUSES,
-    Experiment,
-    MetricPoint,
-    Run,
-    RunLog,
-    RunStatus,
-)
+from shipyard.core.schemas.runs import Experiment, MetricPoint, Run, RunLog
 from shipyard.core.schemas.telemetry import Bucket, TelemetrySummary
+from shipyard.core.statuses import TERMINAL_STATUSES, RunStatus
 
 __all__ = [
     "TERMINAL_STATUSES",

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-
-class RunStatus(StrEnum):
-    """A run's lifecycle: queued -> running -> completed | failed | canceled."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELED = "canceled"
-
-
-TERMINAL_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELED})
+from shipyard.core.statuses import TERMINAL_STATUSES, RunStatus
 
 
 class Experiment(BaseModel):
