@@ -38,7 +38,6 @@ from shipyard.core.names import check_name
 from shipyard.core.schemas import Endpoint, EndpointKeys, EndpointState
 from shipyard.serving.bench import BenchLoad, BenchResult, BenchTarget, run_bench
 from shipyard.serving.config import AUTH_MODES, EndpointConfig
-from shipyard.serving.payloads import MAX_ROWS
 from shipyard.serving.sockets import listen_socket, port_holder
 from shipyard.store import endpoints as q
 from shipyard.store.tables import EndpointRow
@@ -391,6 +390,8 @@ def bench_target(ws: WorkspaceAPI, name: str, *, rows: int = 1, proba: bool = Fa
 
     A function of the workspace API, so the remote workspace builds the same request.
     """
+    from shipyard.serving.payloads import MAX_ROWS  # NumPy: not for every workspace opened
+
     if not 1 <= rows <= MAX_ROWS:
         raise InvalidInputError(f"rows must be between 1 and {MAX_ROWS}")
     endpoint = ws.get_endpoint(name)
