@@ -7,11 +7,13 @@ script's code path) and its wall time, from start to exit, is measured. Figures 
 medians; targets: `--help` < 0.3 s, `run list` < 0.6 s. The 1-minute load average at the
 start and the end is recorded, since a busy machine slows every process down.
 
-`--src DIR` measures another checkout's `src/` (put first on PYTHONPATH; it also seeds the
-workspace, so the schema matches): how the figures before a change were taken.
+`--before DIR` also measures another checkout's `src/` (put first on PYTHONPATH; it seeds
+its own workspace, so the schema matches), each command of each checkout in turns, so a
+load that comes and goes weighs on both alike: the figures before a change, under
+"before". `--src DIR` measures another checkout alone.
 
     python benchmarks/cli_startup.py
-    python benchmarks/cli_startup.py --src /path/to/other/checkout/src --json /tmp/old.json
+    python benchmarks/cli_startup.py --before ../old-checkout/src
 Results are printed and saved as JSON (--json; by default benchmarks/results/cli_startup.json).
 """
 
@@ -67,12 +69,55 @@ def summary(times: list[float], target: float) -> dict[str, Any]:
     return {"median_s": median, "times_s": times, "target_s": target, "met": median < target}
 
 
+def tree_env(src: Path | None) -> dict[str, str]:
+    """The environment of a `shipyard` process of this checkout, or of the one in `src`."""
+    unset = {"SHIPYARD_WORKSPACE", "SHIPYARD_CONFIG", "SHIPYARD_SERVER"}
+    env = {key: value for key, value in os.environ.items() if key not in unset}
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(src.resolve()), env.get("PYTHONPATH", "")])
+    return env
+
+
+def seed(workspace: Path, env: dict[str, str], args: argparse.Namespace) -> None:
+    """Seeded by the code being measured (its schema revision), in a child process."""
+    argv = [sys.executable, __file__, "--seed-into", str(workspace)]
+    subprocess.run([*argv, "--runs", str(args.runs), "--seed", str(args.seed)], env=env, check=True)
+
+
+def measure(trees: dict[str, tuple[dict[str, str], Path]], repeat: int) -> dict[str, Any]:
+    """Wall times of both commands for each tree, taken in turns so load affects all alike."""
+    shipyard = [sys.executable, "-m", "shipyard.cli.main"]
+    times: dict[str, dict[str, list[float]]] = {t: {"help": [], "run_list": []} for t in trees}
+    for _ in range(repeat):
+        for tree, (env, workspace) in trees.items():
+            times[tree]["help"] += wall_times([*shipyard, "--help"], env, 1)
+            list_argv = [*shipyard, "run", "list", "--workspace", str(workspace)]
+            times[tree]["run_list"] += wall_times(list_argv, env, 1)
+    return {
+        tree: {name: summary(values, TARGETS_S[name]) for name, values in found.items()}
+        for tree, found in times.items()
+    }
+
+
+def checkout(src: Path | None) -> str:
+    """The commit a checkout's `src/` is at (this one's when None), for the record."""
+    folder = src or Path(__file__).parent
+    found = subprocess.run(
+        ["git", "-C", str(folder), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return found.stdout.strip() or str(folder)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2_000, help="runs in the workspace")
     parser.add_argument("--repeat", type=int, default=5, help="processes per command")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--src", type=Path, help="a checkout's src/ to measure instead")
+    parser.add_argument("--before", type=Path, help="also measure this checkout's src/, in turns")
     parser.add_argument("--json", type=Path, default=RESULTS, help="JSON file to write")
     parser.add_argument("--seed-into", type=Path, help=argparse.SUPPRESS)  # the seeding child
     args = parser.parse_args()
@@ -81,32 +126,27 @@ def main() -> None:
         print(f"{args.runs:,} runs set up in {setup_s:.1f} s")
         return
 
-    unset = {"SHIPYARD_WORKSPACE", "SHIPYARD_CONFIG", "SHIPYARD_SERVER"}
-    env = {key: value for key, value in os.environ.items() if key not in unset}
-    if args.src is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(args.src.resolve()), env.get("PYTHONPATH", "")])
-    shipyard = [sys.executable, "-m", "shipyard.cli.main"]
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="shipyard-bench-cli-") as folder:
-        workspace = Path(folder) / "ws"
-        # Seeded by the code being measured (its schema revision), in a child process.
-        seed_argv = [sys.executable, __file__, "--seed-into", str(workspace)]
-        seed_argv += ["--runs", str(args.runs), "--seed", str(args.seed)]
-        subprocess.run(seed_argv, env=env, check=True)
-        help_times = wall_times([*shipyard, "--help"], env, args.repeat)
-        list_argv = [*shipyard, "run", "list", "--workspace", str(workspace)]
-        list_times = wall_times(list_argv, env, args.repeat)
+        trees = {"after": (tree_env(args.src), Path(folder) / "after")}
+        if args.before is not None:
+            trees["before"] = (tree_env(args.before), Path(folder) / "before")
+        for env, workspace in trees.values():
+            seed(workspace, env, args)
+        results = measure(trees, args.repeat)
+    settings = {"runs": args.runs, "repeat": args.repeat, "src": checkout(args.src)}
     report = {
         "machine": {"cpus": os.cpu_count(), "load_1min": [load_before, os.getloadavg()[0]]},
-        "settings": {"runs": args.runs, "repeat": args.repeat, "src": str(args.src or "")},
-        "help": summary(help_times, TARGETS_S["help"]),
-        "run_list": summary(list_times, TARGETS_S["run_list"]),
+        "settings": settings | {"before": checkout(args.before) if args.before else None},
+        **results["after"],
     }
-    for name in ("help", "run_list"):
-        result = report[name]
-        verdict = "met" if result["met"] else "MISSED"
-        target = f"target < {result['target_s']} s, {verdict}"
-        print(f"{name}: median {result['median_s']:.3f} s ({target})")
+    if "before" in results:
+        report["before"] = results["before"]
+    for tree, found in results.items():
+        for name, result in found.items():
+            verdict = "met" if result["met"] else "MISSED"
+            target = f"target < {result['target_s']} s, {verdict}"
+            print(f"{tree} {name}: median {result['median_s']:.3f} s ({target})")
     print(f"load average (1 min): {load_before:.2f} at start, {os.getloadavg()[0]:.2f} at end")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))
