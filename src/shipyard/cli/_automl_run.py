@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import typer
@@ -21,6 +21,7 @@ from rich.text import Text
 from shipyard.automl import AutoMLResult, AutoMLSettings, ProgressCallback, Trial, run_automl
 from shipyard.automl.guardrails import Guardrail
 from shipyard.cli import render
+from shipyard.core.errors import NotFoundError
 from shipyard.workspace.automl import AutoMLRun
 from shipyard.workspace.files import read_table
 
@@ -126,8 +127,9 @@ def show_result(console: Console, result: AutoMLResult) -> None:
         console.print(Text(f"note: {note}", style="yellow"), soft_wrap=True)
 
 
-def _show_stored(console: Console, run: Run) -> None:
-    """The best model as the run stored it: learner, trial and metrics."""
+def _show_stored(console: Console, ws: AnyWorkspace, run: Run) -> None:
+    """The best model as the run stored it: learner, trial, metrics, and the top features
+    and confusion matrix from its JSON artifacts (the model itself is not needed)."""
     metric = run.tags.get("primary_metric", "")
     console.print(
         Text.assemble(
@@ -139,6 +141,20 @@ def _show_stored(console: Console, run: Run) -> None:
         soft_wrap=True,
     )
     console.print(render.metrics_table(run.metrics))
+    importance = _stored_json(ws, run.id, "importance.json")
+    if importance:
+        console.print(render.importance_table(importance))
+    report = _stored_json(ws, run.id, "report.json")
+    if isinstance(report, dict) and report.get("confusion_matrix"):
+        console.print(render.confusion_table(report["confusion_matrix"]))
+
+
+def _stored_json(ws: AnyWorkspace, run_id: str, path: str) -> Any:
+    """A JSON artifact of the run, or None when it has none (an older or failed run)."""
+    try:
+        return json.loads(ws.read_artifact(run_id, path))
+    except (NotFoundError, ValueError):
+        return None
 
 
 def save_result(console: Console, result: AutoMLResult, output: Path) -> Path:
@@ -200,7 +216,9 @@ def record_run(
         return ws.automl(dataset, settings, experiment=experiment, callback=progress)
 
 
-def report_recorded(recorded: AutoMLRun, output: Path | None, flags: str, *, as_json: bool) -> None:
+def report_recorded(
+    ws: AnyWorkspace, recorded: AutoMLRun, output: Path | None, flags: str, *, as_json: bool
+) -> None:
     """Say how a recorded run went. A server's run is told from its stored metrics and
     tags; its model is downloaded only to save a copy (`--output`)."""
     run = recorded.run
@@ -229,7 +247,7 @@ def report_recorded(recorded: AutoMLRun, output: Path | None, flags: str, *, as_
     if recorded.has_result:
         show_result(console, recorded.result)
     else:
-        _show_stored(console, run)
+        _show_stored(console, ws, run)
     if folder is not None:
         render.say(console, f"Saved a copy of the model to {folder}/")
     render.say(

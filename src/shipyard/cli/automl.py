@@ -127,8 +127,8 @@ def run_command(
     flags = workspace_flags(workspace, db, server, config)
     with open_workspace(workspace, db, server, config) as ws:
         recorded = _automl_run.record_run(ws, source, settings, experiment, quiet=as_json)
-        # in the block: a server's run reads its result (model included) when first shown
-        _automl_run.report_recorded(recorded, output, flags, as_json=as_json)
+        # in the block: a server's run is told from what it stored (artifacts included)
+        _automl_run.report_recorded(ws, recorded, output, flags, as_json=as_json)
 
 
 def _source(data: Path | None, dataset: str | None, validation_data: Path | None) -> Path | str:
