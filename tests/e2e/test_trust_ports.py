@@ -167,6 +167,7 @@ def short(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartedServer]:
     try:
         yield server
     finally:
+        server.delete_endpoints()
         assert server.stop(), server.output()
 
 
@@ -356,6 +357,7 @@ def test_a_legitimate_request_succeeds_with_300_stalled_clients_at_256_descripto
             finally:
                 for sock in stalled:
                     sock.close()
+        server.delete_endpoints()
     finally:
         assert server.stop(), server.output()
 
