@@ -11,9 +11,10 @@ import sys
 import pytest
 from typer.testing import CliRunner, Result
 
-from shipyard.cli import server as server_cli
+import shipyard.server.serve as serve_module
 from shipyard.cli.main import app
 from shipyard.server import ServerSettings
+from shipyard.serving import sockets
 from shipyard.workspace import LocalWorkspace
 from tests.unit.server._support import future_workspace
 
@@ -26,8 +27,8 @@ def _invoke(*args: object) -> Result:
 def served(monkeypatch):
     """The settings `server start` would serve, instead of serving them."""
     calls: list[ServerSettings] = []
-    monkeypatch.setattr(server_cli, "listen_socket", lambda *_, **__: None)
-    monkeypatch.setattr(server_cli, "serve", lambda settings, _sock: calls.append(settings))
+    monkeypatch.setattr(sockets, "listen_socket", lambda *_, **__: None)
+    monkeypatch.setattr(serve_module, "serve", lambda settings, _sock: calls.append(settings))
     return calls
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from shipyard.cli import server as server_cli
+import shipyard.server.serve as serve_module
 from shipyard.cli.main import app as cli_app
 from shipyard.server import ServerSettings, create_app
+from shipyard.serving import sockets
 from shipyard.workspace import LocalWorkspace
 from shipyard.workspace.jobs import JobLimits
 from tests.fixtures.automl import make_frame
@@ -105,8 +106,8 @@ def test_the_server_s_job_limits_apply(tmp_path):
 
 def test_server_start_takes_the_job_limits(tmp_path, monkeypatch):
     served: list[ServerSettings] = []
-    monkeypatch.setattr(server_cli, "listen_socket", lambda *_, **__: None)
-    monkeypatch.setattr(server_cli, "serve", lambda settings, _sock: served.append(settings))
+    monkeypatch.setattr(sockets, "listen_socket", lambda *_, **__: None)
+    monkeypatch.setattr(serve_module, "serve", lambda settings, _sock: served.append(settings))
     folder = str(tmp_path / "ws")
     argv = ["server", "start", "--workspace", folder, "--max-budget", "600", "--max-trials", "50"]
     result = CliRunner().invoke(cli_app, argv)
