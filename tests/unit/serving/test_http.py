@@ -6,6 +6,7 @@ timeouts of a fraction of a second; clients are plain sockets that stall on purp
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import resource
 import socket
@@ -133,17 +134,23 @@ def test_a_kept_alive_connection_gets_the_header_timeout_for_its_next_request(po
 
 def test_beyond_its_connections_a_server_closes_the_longest_waiting_one(small_port):
     stalled = [_send(small_port, b"GET / HTTP/1.1\r\n") for _ in range(3)]
-    time.sleep(0.05)
-    legit = _send(small_port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    answer, _ = _answer(legit)
-    assert answer.startswith(b"HTTP/1.1 200")
-    first, waited_s = _answer(stalled[0])
-    assert first.startswith(b"HTTP/1.1 408")  # the oldest made room, long before 5 s
-    assert waited_s < 1
-    for sock in stalled[1:]:
-        sock.settimeout(0.2)
-        with sock, pytest.raises(TimeoutError):  # the others still wait
-            sock.recv(1)
+    try:
+        time.sleep(0.2)  # all three accepted, each waiting for the rest of its headers
+        legit = _send(small_port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer, _ = _answer(legit)
+        assert answer.startswith(b"HTTP/1.1 200")
+        # One of the three made room, long before its 5 s; the others still wait. (Which
+        # one is not fixed: connections accepted in one turn of the loop share its time.)
+        shed = []
+        for sock in stalled:
+            sock.settimeout(1.0)
+            with contextlib.suppress(TimeoutError):
+                shed.append(sock.recv(65536))
+        assert len(shed) == 1
+        assert shed[0].startswith(b"HTTP/1.1 408")
+    finally:
+        for sock in stalled:
+            sock.close()
 
 
 def test_the_listening_socket_is_the_processs_alone():
